@@ -1,0 +1,4 @@
+import type { PulseTables } from '../modules/pulse/pulse.table.ts';
+
+/** Every table of every module; each module owns and declares its own. */
+export type Database = PulseTables;

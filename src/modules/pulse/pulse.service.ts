@@ -1,0 +1,260 @@
+import { Readable } from 'node:stream';
+import { stringify } from 'csv-stringify';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import { badRequest, notFound } from '../../http/errors.ts';
+import { type Recommendation, type RuleThresholds, recommend } from '../../models/class-rules.ts';
+import { parseWindow, planWindow, type TimeWindow } from '../../models/time.ts';
+import * as repo from './pulse.repository.ts';
+import type { SignalSums } from './pulse.table.ts';
+
+export interface Averages {
+  stuck: number | null;
+  got_it: number | null;
+  pause: number | null;
+  example: number | null;
+  confidence: number | null;
+}
+
+interface Summary {
+  count: number;
+  first_ts: string | null;
+  last_ts: string | null;
+  averages: Averages;
+}
+
+export interface ClassMastery extends Summary {
+  class_id: string;
+  students: number;
+  from: string | null;
+  to: string | null;
+  by_student?: (Summary & { student_id: string })[];
+  series?: (Summary & { day: string; students: number })[];
+}
+
+export interface WindowQuery {
+  from?: string;
+  to?: string;
+}
+
+const round = (x: number) => Math.round(x * 10_000) / 10_000;
+
+function summarise(s: SignalSums | undefined): Summary {
+  if (!s || s.n === 0) {
+    return {
+      count: 0,
+      first_ts: null,
+      last_ts: null,
+      averages: { stuck: null, got_it: null, pause: null, example: null, confidence: null },
+    };
+  }
+  const n = Number(s.n);
+  return {
+    count: n,
+    first_ts: s.first_ts,
+    last_ts: s.last_ts,
+    averages: {
+      stuck: round(Number(s.stuck) / n),
+      got_it: round(Number(s.got_it) / n),
+      pause: round(Number(s.pause) / n),
+      example: round(Number(s.example) / n),
+      confidence: round(Number(s.confidence_sum) / n),
+    },
+  };
+}
+
+function merge(into: SignalSums | undefined, s: SignalSums): SignalSums {
+  if (!into) return { ...s, n: Number(s.n) };
+  return {
+    n: into.n + Number(s.n),
+    stuck: Number(into.stuck) + Number(s.stuck),
+    got_it: Number(into.got_it) + Number(s.got_it),
+    pause: Number(into.pause) + Number(s.pause),
+    example: Number(into.example) + Number(s.example),
+    confidence_sum: Number(into.confidence_sum) + Number(s.confidence_sum),
+    first_ts: s.first_ts < into.first_ts ? s.first_ts : into.first_ts,
+    last_ts: s.last_ts > into.last_ts ? s.last_ts : into.last_ts,
+  };
+}
+
+export function windowOf(q: WindowQuery): TimeWindow {
+  const parsed = parseWindow(q.from, q.to);
+  if (!parsed.ok) throw badRequest(parsed.field, parsed.message);
+  return parsed.window;
+}
+
+export class PulseService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly thresholds: RuleThresholds,
+  ) {}
+
+  private async requireClass(classId: string): Promise<void> {
+    if (!(await repo.classExists(this.db, classId))) {
+      throw notFound(`Class ${JSON.stringify(classId)} has no records`);
+    }
+  }
+
+  /** Per-student sums over the window: whole days from the projection, edges from the log. */
+  private async studentSums(classId: string, w: TimeWindow): Promise<Map<string, SignalSums>> {
+    const out = new Map<string, SignalSums>();
+    const add = (rows: repo.StudentSums[]) => {
+      for (const { student_id, ...s } of rows) out.set(student_id, merge(out.get(student_id), s));
+    };
+    if (w.from === null && w.to === null) {
+      add(await repo.studentTotals(this.db, classId));
+      return out;
+    }
+    const plan = planWindow(w);
+    if (!plan.noWholeDays)
+      add(await repo.studentSumsInDays(this.db, classId, plan.dayFrom, plan.dayTo));
+    for (const e of plan.edges) add(await repo.studentSumsInRange(this.db, classId, e.from, e.to));
+    return out;
+  }
+
+  private async daySeries(classId: string, w: TimeWindow): Promise<ClassMastery['series']> {
+    const plan = planWindow(w);
+    const days = new Map<string, { sums: SignalSums; students: number }>();
+    if (!plan.noWholeDays) {
+      for (const { day, students, ...s } of await repo.daySumsInDays(
+        this.db,
+        classId,
+        plan.dayFrom,
+        plan.dayTo,
+      )) {
+        days.set(day, { sums: merge(undefined, s), students: Number(students) });
+      }
+    }
+    for (const e of plan.edges) {
+      const rows = await repo.studentSumsInRange(this.db, classId, e.from, e.to);
+      if (rows.length === 0) continue;
+      let sums: SignalSums | undefined;
+      for (const { student_id: _, ...s } of rows) sums = merge(sums, s);
+      days.set(e.from.slice(0, 10), { sums: sums!, students: rows.length });
+    }
+    return [...days.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([day, v]) => ({ day, students: v.students, ...summarise(v.sums) }));
+  }
+
+  async mastery(
+    classId: string,
+    q: WindowQuery & { by?: 'student'; bucket?: 'day' },
+  ): Promise<ClassMastery> {
+    const w = windowOf(q);
+    await this.requireClass(classId);
+    const perStudent = await this.studentSums(classId, w);
+    let total: SignalSums | undefined;
+    for (const s of perStudent.values()) total = merge(total, s);
+    const result: ClassMastery = {
+      class_id: classId,
+      students: perStudent.size,
+      from: w.from,
+      to: w.to,
+      ...summarise(total),
+    };
+    if (q.by === 'student') {
+      result.by_student = [...perStudent.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([student_id, s]) => ({ student_id, ...summarise(s) }));
+    }
+    if (q.bucket === 'day') result.series = await this.daySeries(classId, w);
+    return result;
+  }
+
+  async recommendations(classId: string, q: WindowQuery) {
+    const m = await this.mastery(classId, q);
+    const a = m.averages;
+    const recommendations: Recommendation[] =
+      m.count === 0
+        ? []
+        : recommend(
+            {
+              stuck: a.stuck!,
+              got_it: a.got_it!,
+              pause: a.pause!,
+              example: a.example!,
+              confidence: a.confidence!,
+            },
+            this.thresholds,
+          );
+    return {
+      class_id: classId,
+      from: m.from,
+      to: m.to,
+      based_on: { count: m.count, students: m.students, averages: m.averages },
+      recommendations,
+    };
+  }
+
+  async classes() {
+    const rows = await repo.listClasses(this.db);
+    return {
+      classes: rows.map((r) => ({
+        class_id: r.class_id,
+        records: Number(r.records),
+        students: Number(r.students),
+        first_ts: r.first_ts,
+        last_ts: r.last_ts,
+      })),
+    };
+  }
+
+  /**
+   * The class's records in time order as a stream, read page by page so that memory stays
+   * flat and no database connection is held between pages.
+   */
+  async export(classId: string, q: WindowQuery, format: 'csv' | 'ndjson'): Promise<Readable> {
+    const w = windowOf(q);
+    await this.requireClass(classId);
+    const db = this.db;
+    async function* rows() {
+      let after: { ts: string; id: number } | null = null;
+      for (;;) {
+        const page = await repo.recordsPage(db, classId, w.from, w.to, after, 2000);
+        for (const r of page) yield r;
+        if (page.length < 2000) return;
+        const last = page[page.length - 1]!;
+        after = { ts: last.ts, id: Number(last.id) };
+      }
+    }
+    const columns = [
+      'id',
+      'class_id',
+      'student_id',
+      'stuck',
+      'got_it',
+      'pause',
+      'example',
+      'confidence',
+      'ts',
+      'event_id',
+    ] as const;
+    if (format === 'ndjson') {
+      return Readable.from(
+        (async function* () {
+          for await (const r of rows()) {
+            const o: Record<string, unknown> = {};
+            for (const c of columns) o[c] = c === 'id' ? Number(r.id) : r[c];
+            yield `${JSON.stringify(o)}\n`;
+          }
+        })(),
+      );
+    }
+    const csv = stringify({
+      header: true,
+      columns: [...columns],
+      record_delimiter: 'windows',
+      quote_record_delimiter: true,
+    });
+    const source = Readable.from(rows());
+    source.on('error', (err) => csv.destroy(err));
+    return source.pipe(csv);
+  }
+
+  async recompute(): Promise<{ duration_ms: number }> {
+    const started = performance.now();
+    await this.db.transaction().execute((trx) => repo.rebuildProjections(trx));
+    return { duration_ms: Math.round(performance.now() - started) };
+  }
+}
