@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { BatchWriter } from '../../src/db/batch-writer.ts';
+
+describe('BatchWriter (group commit)', () => {
+  it('commits jobs submitted together in one write, each caller getting its own result', async () => {
+    const batches: number[][] = [];
+    const w = new BatchWriter<number, number>({
+      write: async (jobs) => {
+        batches.push(jobs);
+        return jobs.map((j) => j * 10);
+      },
+      sizeOf: () => 1,
+      maxBatchSize: 100,
+    });
+    const results = await Promise.all([1, 2, 3].map((j) => w.submit(j)));
+    expect(results).toEqual([10, 20, 30]);
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
+
+  it('collects jobs that arrive during a write into the next one', async () => {
+    const batches: number[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const w = new BatchWriter<number, number>({
+      write: async (jobs) => {
+        batches.push(jobs);
+        if (batches.length === 1) await gate;
+        return jobs;
+      },
+      sizeOf: () => 1,
+      maxBatchSize: 100,
+    });
+    const first = w.submit(1);
+    await new Promise((r) => setImmediate(r));
+    const later = [w.submit(2), w.submit(3)];
+    release();
+    expect(await Promise.all([first, ...later])).toEqual([1, 2, 3]);
+    expect(batches).toEqual([[1], [2, 3]]);
+  });
+
+  it('caps the size of a batch', async () => {
+    const batches: number[][] = [];
+    const w = new BatchWriter<number, number>({
+      write: async (jobs) => (batches.push(jobs), jobs),
+      sizeOf: (j) => j,
+      maxBatchSize: 10,
+    });
+    await Promise.all([6, 4, 5, 20].map((j) => w.submit(j)));
+    expect(batches).toEqual([[6, 4], [5], [20]]);
+  });
+
+  it('fails only the job that cannot be written', async () => {
+    const w = new BatchWriter<number, number>({
+      write: async (jobs) => {
+        if (jobs.includes(13)) throw new Error('unlucky');
+        return jobs;
+      },
+      sizeOf: () => 1,
+      maxBatchSize: 100,
+    });
+    const settled = await Promise.allSettled([12, 13, 14].map((j) => w.submit(j)));
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  });
+
+  it('drains pending writes', async () => {
+    let written = 0;
+    const w = new BatchWriter<number, number>({
+      write: async (jobs) => {
+        await new Promise((r) => setTimeout(r, 5));
+        written += jobs.length;
+        return jobs;
+      },
+      sizeOf: () => 1,
+      maxBatchSize: 100,
+    });
+    void w.submit(1);
+    void w.submit(2);
+    await new Promise((r) => setImmediate(r));
+    await w.drain();
+    expect(written).toBe(2);
+  });
+});

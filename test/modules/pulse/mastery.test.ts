@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, DIALECT, post, record, type TestApp } from '../../helpers/app.ts';
+
+let t: TestApp;
+
+// Two days of records around midnight, for window boundaries.
+const rows = [
+  record({ student_id: 'a', ts: '2026-01-05T00:00:00Z', stuck: 1, got_it: 0, confidence: 2 }),
+  record({ student_id: 'a', ts: '2026-01-05T12:00:00Z', stuck: 0, got_it: 1, confidence: 6 }),
+  record({ student_id: 'b', ts: '2026-01-05T23:59:59.999Z', stuck: 1, got_it: 0, confidence: 4, example: 0 }),
+  record({ student_id: 'b', ts: '2026-01-06T00:00:00Z', stuck: 0, got_it: 1, confidence: 8, pause: 1 }),
+  record({ student_id: 'c', ts: '2026-01-06T10:30:00+02:00', stuck: 0, got_it: 1, confidence: 10 }),
+  record({ student_id: 'c', ts: '2026-01-07T09:00:00Z', stuck: 0, got_it: 1, confidence: 9 }),
+];
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const res = await post(t.app, '/api/v1/metrics', rows);
+  expect(res.json().inserted).toBe(rows.length);
+});
+afterAll(() => t.close());
+
+const get = async (url: string) => t.app.inject(url);
+const mastery = async (q = '') => (await get(`/api/v1/classes/c1/mastery${q}`)).json();
+
+describe(`GET /api/v1/classes/{class_id}/mastery (${DIALECT})`, () => {
+  it('averages the whole history', async () => {
+    const m = await mastery();
+    expect(m).toMatchObject({
+      class_id: 'c1',
+      count: 6,
+      students: 3,
+      from: null,
+      to: null,
+      first_ts: '2026-01-05T00:00:00.000Z',
+      last_ts: '2026-01-07T09:00:00.000Z',
+    });
+    expect(m.averages.stuck).toBeCloseTo(2 / 6, 4);
+    expect(m.averages.got_it).toBeCloseTo(4 / 6, 4);
+    expect(m.averages.pause).toBeCloseTo(1 / 6, 4);
+    expect(m.averages.example).toBeCloseTo(5 / 6, 4);
+    expect(m.averages.confidence).toBeCloseTo(39 / 6, 4);
+    expect(m.by_student).toBeUndefined();
+    expect(m.series).toBeUndefined();
+  });
+
+  it('includes the whole UTC day of a date-only `to` and starts `from` at 00:00', async () => {
+    const m = await mastery('?from=2026-01-05&to=2026-01-05');
+    expect(m.count).toBe(3);
+    expect(m.from).toBe('2026-01-05T00:00:00.000Z');
+    expect(m.to).toBe('2026-01-06T00:00:00.000Z');
+    expect((await mastery('?from=2026-01-06')).count).toBe(3);
+  });
+
+  it('keeps a date-time `to` exclusive and `from` inclusive', async () => {
+    expect((await mastery('?to=2026-01-06T00:00:00Z')).count).toBe(3);
+    expect((await mastery('?to=2026-01-06T00:00:00.001Z')).count).toBe(4);
+    expect((await mastery('?from=2026-01-05T23:59:59.999Z&to=2026-01-06T08:30:00Z')).count).toBe(2);
+    expect((await mastery('?from=2026-01-05T12:00:00Z&to=2026-01-05T12:00:00.001Z')).count).toBe(1);
+  });
+
+  it('reads ragged windows across several days the same as the log says', async () => {
+    const m = await mastery('?from=2026-01-05T06:00:00Z&to=2026-01-07T08:00:00Z');
+    expect(m.count).toBe(4);
+    expect(m.students).toBe(3);
+    expect(m.first_ts).toBe('2026-01-05T12:00:00.000Z');
+    expect(m.last_ts).toBe('2026-01-06T08:30:00.000Z');
+    expect(m.averages.confidence).toBeCloseTo((6 + 4 + 8 + 10) / 4, 4);
+  });
+
+  it('answers a known class with an empty window with count 0 and null averages', async () => {
+    const m = await mastery('?from=2027-01-01');
+    expect(m).toMatchObject({
+      count: 0,
+      students: 0,
+      first_ts: null,
+      last_ts: null,
+      averages: { stuck: null, got_it: null, pause: null, example: null, confidence: null },
+    });
+  });
+
+  it('breaks down by student', async () => {
+    const m = await mastery('?by=student&from=2026-01-05&to=2026-01-05');
+    expect(m.by_student.map((s: { student_id: string; count: number }) => [s.student_id, s.count])).toEqual([
+      ['a', 2],
+      ['b', 1],
+    ]);
+    expect(m.by_student[0].averages).toMatchObject({ stuck: 0.5, confidence: 4 });
+  });
+
+  it('adds a daily series', async () => {
+    const m = await mastery('?bucket=day&from=2026-01-05T12:00:00Z');
+    expect(
+      m.series.map((d: { day: string; count: number; students: number }) => [d.day, d.count, d.students]),
+    ).toEqual([
+      ['2026-01-05', 2, 2],
+      ['2026-01-06', 2, 2],
+      ['2026-01-07', 1, 1],
+    ]);
+    expect(m.series[1].averages.confidence).toBe(9);
+  });
+
+  it('is also served at the seed path /mastery/{class_id}', async () => {
+    const res = await get('/mastery/c1?from=2026-01-06');
+    expect(res.statusCode).toBe(200);
+    expect(res.json().count).toBe(3);
+  });
+
+  it('answers 404 for a class without records', async () => {
+    const res = await get('/api/v1/classes/nobody/mastery');
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe('not_found');
+  });
+
+  it('answers 400 naming the field for bad windows and options', async () => {
+    for (const [q, field] of [
+      ['?from=yesterday', 'from'],
+      ['?to=2026-02-30', 'to'],
+      ['?from=2026-01-07&to=2026-01-06', 'to'],
+      ['?by=teacher', 'by'],
+      ['?bucket=hour', 'bucket'],
+    ]) {
+      const res = await get(`/api/v1/classes/c1/mastery${q}`);
+      expect(res.statusCode, q).toBe(400);
+      expect(res.json().error.details[0].field, q).toBe(field);
+    }
+  });
+
+  it('sees a record right after it was written', async () => {
+    await post(t.app, '/api/v1/metrics', record({ class_id: 'fresh', confidence: 3 }));
+    expect((await get('/api/v1/classes/fresh/mastery')).json().averages.confidence).toBe(3);
+  });
+});
+
+describe(`GET /api/v1/classes (${DIALECT})`, () => {
+  it('lists classes with record counts, students and last activity', async () => {
+    const res = await get('/api/v1/classes');
+    expect(res.statusCode).toBe(200);
+    const c1 = res.json().classes.find((c: { class_id: string }) => c.class_id === 'c1');
+    expect(c1).toEqual({
+      class_id: 'c1',
+      records: 6,
+      students: 3,
+      first_ts: '2026-01-05T00:00:00.000Z',
+      last_ts: '2026-01-07T09:00:00.000Z',
+    });
+  });
+});
+
+describe(`recompute (${DIALECT})`, () => {
+  it('rebuilds the projections from the log to exactly the incremental state', async () => {
+    const before = await Promise.all(
+      ['', '?by=student&bucket=day', '?from=2026-01-05T06:00:00Z&to=2026-01-07'].map(mastery),
+    );
+    const list = (await get('/api/v1/classes')).json();
+    const result = await t.app.services.pulse.recompute();
+    expect(result.duration_ms).toBeGreaterThanOrEqual(0);
+    const after = await Promise.all(
+      ['', '?by=student&bucket=day', '?from=2026-01-05T06:00:00Z&to=2026-01-07'].map(mastery),
+    );
+    expect(after).toEqual(before);
+    expect((await get('/api/v1/classes')).json()).toEqual(list);
+  });
+});

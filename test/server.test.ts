@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+describe('the server process (npm start)', () => {
+  it('migrates a new SQLite file, serves, and shuts down cleanly on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'learntwin-start-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, PORT: '0', DATABASE_URL: join(dir, 'sub', 'lt.db'), LOG_LEVEL: 'info', API_KEY: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 20_000);
+        child.stdout.on('data', () => {
+          const m = /API on (http:\/\/[^\s]+)/.exec(out);
+          if (m) (clearTimeout(timer), resolve(m[1]!));
+        });
+      });
+      const health = await fetch(`${url}/health`);
+      expect(health.status).toBe(200);
+      const post = await fetch(`${url}/api/v1/metrics`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ class_id: 'c', student_id: 's', stuck: 0, got_it: 1, pause: 0, example: 1, confidence: 8 }),
+      });
+      expect(await post.json()).toMatchObject({ inserted: 1 });
+      expect((await fetch(`${url}/docs/`)).status).toBe(200);
+      const code = await new Promise<number | null>((resolve) => {
+        child.on('exit', resolve);
+        child.kill('SIGTERM');
+      });
+      expect(code).toBe(0);
+      expect(out).toContain('database migrated');
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start on a bad setting, naming it', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, PORT: 'abc' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toContain('configuration error: PORT must be an integer');
+  });
+});
