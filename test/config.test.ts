@@ -22,12 +22,20 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       RULE_STUCK_RATE_HIGH: '0.4',
     });
-    expect(c).toMatchObject({ port: 9000, host: '0.0.0.0', databaseUrl: 'postgres://u@h/db', apiKey: 'k', logLevel: 'debug' });
+    expect(c).toMatchObject({
+      port: 9000,
+      host: '0.0.0.0',
+      databaseUrl: 'postgres://u@h/db',
+      apiKey: 'k',
+      logLevel: 'debug',
+    });
     expect(c.ruleThresholds.stuckRateHigh).toBe(0.4);
   });
 
   it('names the variable and the problem when one is wrong', () => {
-    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(new ConfigError('PORT must be an integer from 0 to 65535, got "eighty"'));
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(
+      new ConfigError('PORT must be an integer from 0 to 65535, got "eighty"'),
+    );
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL must be one of/);
     expect(() => loadConfig({ RULE_CONFIDENCE_LOW: '11' })).toThrow(/RULE_CONFIDENCE_LOW/);
   });

@@ -8,7 +8,13 @@ describe('the server process (npm start)', () => {
   it('migrates a new SQLite file, serves, and shuts down cleanly on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'learntwin-start-'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, PORT: '0', DATABASE_URL: join(dir, 'sub', 'lt.db'), LOG_LEVEL: 'info', API_KEY: '' },
+      env: {
+        ...process.env,
+        PORT: '0',
+        DATABASE_URL: join(dir, 'sub', 'lt.db'),
+        LOG_LEVEL: 'info',
+        API_KEY: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -27,7 +33,15 @@ describe('the server process (npm start)', () => {
       const post = await fetch(`${url}/api/v1/metrics`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ class_id: 'c', student_id: 's', stuck: 0, got_it: 1, pause: 0, example: 1, confidence: 8 }),
+        body: JSON.stringify({
+          class_id: 'c',
+          student_id: 's',
+          stuck: 0,
+          got_it: 1,
+          pause: 0,
+          example: 1,
+          confidence: 8,
+        }),
       });
       expect(await post.json()).toMatchObject({ inserted: 1 });
       expect((await fetch(`${url}/docs/`)).status).toBe(200);

@@ -6,11 +6,20 @@ export function maxParams(dialect: Dialect): number {
   return dialect === 'sqlite' ? 32_000 : 65_000;
 }
 
-/** Splits rows into chunks whose multi-row statements stay under the parameter cap. */
+/**
+ * Splits rows for multi-row statements. Pieces have power-of-two sizes (up to 256 rows, and
+ * under the parameter cap), so that only a handful of distinct SQL texts exist and their
+ * prepared statements are reused.
+ */
 export function chunkForInsert<T>(rows: T[], columns: number, dialect: Dialect): T[][] {
-  const size = Math.max(1, Math.floor(maxParams(dialect) / columns));
-  if (rows.length <= size) return [rows];
+  let size = 256;
+  while (size > 1 && size * columns > maxParams(dialect)) size /= 2;
   const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  let i = 0;
+  while (i < rows.length) {
+    while (size > 1 && rows.length - i < size) size /= 2;
+    out.push(rows.slice(i, i + size));
+    i += size;
+  }
   return out;
 }

@@ -22,17 +22,29 @@ const DATA_ROUTES: [string, string][] = [
 describe(`API_KEY (${DIALECT})`, () => {
   it('refuses every data route without X-API-Key, with a JSON error', async () => {
     for (const [method, url] of DATA_ROUTES) {
-      const res = await t.app.inject({ method: method as 'GET', url, payload: method === 'POST' ? record() : undefined });
+      const res = await t.app.inject({
+        method: method as 'GET',
+        url,
+        payload: method === 'POST' ? record() : undefined,
+      });
       expect(res.statusCode, `${method} ${url}`).toBe(401);
-      expect(res.json().error).toEqual({ code: 'unauthorized', message: 'Missing X-API-Key header' });
+      expect(res.json().error).toEqual({
+        code: 'unauthorized',
+        message: 'Missing X-API-Key header',
+      });
     }
   });
 
   it('refuses a wrong key and stores nothing', async () => {
-    const res = await post(t.app, '/api/v1/metrics', record({ class_id: 'locked' }), { 'x-api-key': 'devkey2' });
+    const res = await post(t.app, '/api/v1/metrics', record({ class_id: 'locked' }), {
+      'x-api-key': 'devkey2',
+    });
     expect(res.statusCode).toBe(401);
     expect(res.json().error.message).toBe('Invalid API key');
-    const check = await t.app.inject({ url: '/api/v1/classes/locked/mastery', headers: { 'x-api-key': 'devkey' } });
+    const check = await t.app.inject({
+      url: '/api/v1/classes/locked/mastery',
+      headers: { 'x-api-key': 'devkey' },
+    });
     expect(check.statusCode).toBe(404);
   });
 

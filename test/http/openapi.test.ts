@@ -7,14 +7,19 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-type Op = { tags?: string[]; summary?: string; responses?: Record<string, unknown>; security?: unknown[] };
+type Op = {
+  tags?: string[];
+  summary?: string;
+  responses?: Record<string, unknown>;
+  security?: unknown[];
+};
 
 describe(`OpenAPI and health (${DIALECT})`, () => {
   it('documents every route with a tag, a summary and responses', async () => {
     const doc = (await t.app.inject('/openapi.json')).json();
     expect(doc.openapi).toBe('3.1.0');
-    const ops = Object.entries(doc.paths as Record<string, Record<string, Op>>).flatMap(([path, methods]) =>
-      Object.entries(methods).map(([method, op]) => ({ path, method, op })),
+    const ops = Object.entries(doc.paths as Record<string, Record<string, Op>>).flatMap(
+      ([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })),
     );
     const names = ops.map((o) => `${o.method.toUpperCase()} ${o.path}`);
     for (const route of [
@@ -43,7 +48,10 @@ describe(`OpenAPI and health (${DIALECT})`, () => {
   it('reports health with the database reachable', async () => {
     const res = await t.app.inject('/health');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'ok', database: { dialect: DIALECT, reachable: true } });
+    expect(res.json()).toMatchObject({
+      status: 'ok',
+      database: { dialect: DIALECT, reachable: true },
+    });
     expect(res.json().version).toMatch(/^\d+\.\d+\.\d+/);
   });
 

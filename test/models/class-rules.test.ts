@@ -38,7 +38,9 @@ describe('recommend', () => {
   });
 
   it('fires enrichment only when got_it and confidence are both high (inclusive)', () => {
-    expect(recommend({ ...calm, got_it: 0.7, confidence: 7 }).map((r) => r.code)).toEqual(['enrichment']);
+    expect(recommend({ ...calm, got_it: 0.7, confidence: 7 }).map((r) => r.code)).toEqual([
+      'enrichment',
+    ]);
     expect(recommend({ ...calm, got_it: 0.9, confidence: 6.9 })).toEqual([]);
     expect(recommend({ ...calm, got_it: 0.69, confidence: 9 })).toEqual([]);
   });

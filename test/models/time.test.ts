@@ -20,7 +20,16 @@ describe('parseInstant', () => {
     expect(parseInstant('2026-01-05')).toEqual({ ms: Date.UTC(2026, 0, 5), dateOnly: true });
   });
   it('rejects impossible and malformed values', () => {
-    for (const bad of ['2026-02-30', '2026-13-01', '2026-01-05T24:00:00Z', 'yesterday', '', '2026-1-5', '1969-12-31T23:59:59Z', '2026-01-05T10:00:00+25:00']) {
+    for (const bad of [
+      '2026-02-30',
+      '2026-13-01',
+      '2026-01-05T24:00:00Z',
+      'yesterday',
+      '',
+      '2026-1-5',
+      '1969-12-31T23:59:59Z',
+      '2026-01-05T10:00:00+25:00',
+    ]) {
       expect(parseInstant(bad), bad).toBeUndefined();
     }
   });
@@ -42,13 +51,18 @@ describe('parseWindow', () => {
   it('names the bad field', () => {
     expect(parseWindow('nope', undefined)).toMatchObject({ ok: false, field: 'from' });
     expect(parseWindow('2026-01-06', '2026-01-05')).toMatchObject({ ok: false, field: 'to' });
-    expect(parseWindow('2026-01-06T10:00:00Z', '2026-01-06T10:00:00Z')).toMatchObject({ ok: false, field: 'to' });
+    expect(parseWindow('2026-01-06T10:00:00Z', '2026-01-06T10:00:00Z')).toMatchObject({
+      ok: false,
+      field: 'to',
+    });
   });
 });
 
 describe('planWindow', () => {
   it('answers a day-aligned window from whole days only', () => {
-    expect(planWindow({ from: '2026-01-05T00:00:00.000Z', to: '2026-01-08T00:00:00.000Z' })).toEqual({
+    expect(
+      planWindow({ from: '2026-01-05T00:00:00.000Z', to: '2026-01-08T00:00:00.000Z' }),
+    ).toEqual({
       dayFrom: '2026-01-05',
       dayTo: '2026-01-08',
       noWholeDays: false,
@@ -56,7 +70,9 @@ describe('planWindow', () => {
     });
   });
   it('splits ragged edges off', () => {
-    expect(planWindow({ from: '2026-01-05T10:00:00.000Z', to: '2026-01-08T06:00:00.000Z' })).toEqual({
+    expect(
+      planWindow({ from: '2026-01-05T10:00:00.000Z', to: '2026-01-08T06:00:00.000Z' }),
+    ).toEqual({
       dayFrom: '2026-01-06',
       dayTo: '2026-01-08',
       noWholeDays: false,
@@ -67,11 +83,15 @@ describe('planWindow', () => {
     });
   });
   it('uses one edge for a window inside one day', () => {
-    expect(planWindow({ from: '2026-01-05T10:00:00.000Z', to: '2026-01-05T12:00:00.000Z' })).toMatchObject({
+    expect(
+      planWindow({ from: '2026-01-05T10:00:00.000Z', to: '2026-01-05T12:00:00.000Z' }),
+    ).toMatchObject({
       noWholeDays: true,
       edges: [{ from: '2026-01-05T10:00:00.000Z', to: '2026-01-05T12:00:00.000Z' }],
     });
-    expect(planWindow({ from: '2026-01-05T00:00:00.000Z', to: '2026-01-05T12:00:00.000Z' })).toMatchObject({
+    expect(
+      planWindow({ from: '2026-01-05T00:00:00.000Z', to: '2026-01-05T12:00:00.000Z' }),
+    ).toMatchObject({
       noWholeDays: true,
       edges: [{ from: '2026-01-05T00:00:00.000Z', to: '2026-01-05T12:00:00.000Z' }],
     });

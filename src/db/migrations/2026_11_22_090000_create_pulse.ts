@@ -1,4 +1,4 @@
-import { type Kysely, PostgresAdapter, sql } from 'kysely';
+import { type CreateTableBuilder, type Kysely, PostgresAdapter, sql } from 'kysely';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function up(db: Kysely<any>): Promise<void> {
@@ -31,7 +31,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('metric_records')
     .column('event_id')
     .unique()
+    .where('event_id', 'is not', null)
     .execute();
+
+  // SQLite: store the sums in their key's B-tree, so an upsert touches one tree, not two.
+  const clustered = <T extends CreateTableBuilder<string, string>>(b: T): T =>
+    pg ? b : (b.modifyEnd(sql`without rowid`) as T);
 
   // Per-(class, day, student) and per-(class, student) sums: projections of metric_records.
   const sums = (t: string) =>
@@ -51,11 +56,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('day', 'text', (c) => c.notNull())
     .addColumn('student_id', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('class_student_day_stats_pk', ['class_id', 'day', 'student_id'])
+    .$call(clustered)
     .execute();
   await sums('class_students')
     .addColumn('class_id', 'text', (c) => c.notNull())
     .addColumn('student_id', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('class_students_pk', ['class_id', 'student_id'])
+    .$call(clustered)
     .execute();
 }
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,4 +1,5 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import { BulkStatement } from '../../db/bulk.ts';
 import { chunkForInsert, type Dialect } from '../../db/dialect.ts';
 import type { Database } from '../../db/schema.ts';
 import type { MetricRecord, SignalSums } from './pulse.table.ts';
@@ -21,43 +22,46 @@ export interface ClassSummaryRow {
   last_ts: string;
 }
 
-const RECORD_COLUMNS = 10;
+type StoredRecord = ValidRecord & { received_at: string };
+type DaySumsRow = SignalSums & { class_id: string; day: string; student_id: string };
+type StudentSumsRow = SignalSums & { class_id: string; student_id: string };
 
-/**
- * Appends records; those whose event_id is already stored are skipped. Returns the event ids
- * that were newly stored, so the caller can tell inserted records from duplicates.
- */
-export async function insertRecords(
-  q: Q,
-  dialect: Dialect,
-  records: ValidRecord[],
-  receivedAt: string,
-): Promise<Set<string>> {
-  const inserted = new Set<string>();
-  const plain: ValidRecord[] = [];
-  const keyed: ValidRecord[] = [];
-  for (const r of records) (r.event_id === null ? plain : keyed).push(r);
-  const row = (r: ValidRecord) => ({ ...r, received_at: receivedAt });
-  for (const chunk of chunkForInsert(plain, RECORD_COLUMNS, dialect)) {
-    if (chunk.length) await q.insertInto('metric_records').values(chunk.map(row)).execute();
-  }
-  for (const chunk of chunkForInsert(keyed, RECORD_COLUMNS, dialect)) {
-    if (!chunk.length) continue;
-    const rows = await q
-      .insertInto('metric_records')
-      .values(chunk.map(row))
-      .onConflict((oc) => oc.column('event_id').doNothing())
-      .returning('event_id')
-      .execute();
-    for (const r of rows) inserted.add(r.event_id!);
-  }
-  return inserted;
-}
+const RECORD_COLUMNS = [
+  'class_id',
+  'student_id',
+  'stuck',
+  'got_it',
+  'pause',
+  'example',
+  'confidence',
+  'ts',
+  'event_id',
+  'received_at',
+] as const;
+const SUM_COLUMNS = [
+  'n',
+  'stuck',
+  'got_it',
+  'pause',
+  'example',
+  'confidence_sum',
+  'first_ts',
+  'last_ts',
+] as const;
 
-type SumsTable = 'class_student_day_stats' | 'class_students';
+const insertPlain = new BulkStatement<StoredRecord, Database>(RECORD_COLUMNS, (db, rows) =>
+  db.insertInto('metric_records').values(rows),
+);
+const insertKeyed = new BulkStatement<StoredRecord, Database>(RECORD_COLUMNS, (db, rows) =>
+  db
+    .insertInto('metric_records')
+    .values(rows)
+    .onConflict((oc) => oc.column('event_id').where('event_id', 'is not', null).doNothing())
+    .returning('event_id'),
+);
 
 /** SET clause of an upsert that adds the incoming sums to the stored ones. */
-function addSums(t: SumsTable) {
+function addSums(t: 'class_student_day_stats' | 'class_students') {
   const col = (c: string) => sql.ref(`${t}.${c}`);
   const ex = (c: string) => sql.ref(`excluded.${c}`);
   const add = (c: string) => sql<number>`${col(c)} + ${ex(c)}`;
@@ -73,42 +77,68 @@ function addSums(t: SumsTable) {
   };
 }
 
-/** Adds per-(class, day, student) sums; keys must be unique within `rows`. */
-export async function addStudentDaySums(
-  q: Q,
-  dialect: Dialect,
-  rows: (SignalSums & { class_id: string; day: string; student_id: string })[],
-): Promise<void> {
-  for (const chunk of chunkForInsert(rows, 11, dialect)) {
-    if (!chunk.length) continue;
-    await q
+const upsertDaySums = new BulkStatement<DaySumsRow, Database>(
+  ['class_id', 'day', 'student_id', ...SUM_COLUMNS],
+  (db, rows) =>
+    db
       .insertInto('class_student_day_stats')
-      .values(chunk)
+      .values(rows)
       .onConflict((oc) =>
         oc
           .columns(['class_id', 'day', 'student_id'])
           .doUpdateSet(addSums('class_student_day_stats')),
-      )
-      .execute();
+      ),
+);
+const upsertStudentSums = new BulkStatement<StudentSumsRow, Database>(
+  ['class_id', 'student_id', ...SUM_COLUMNS],
+  (db, rows) =>
+    db
+      .insertInto('class_students')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['class_id', 'student_id']).doUpdateSet(addSums('class_students')),
+      ),
+);
+
+/**
+ * Appends records; those whose event_id is already stored are skipped. Returns the event ids
+ * that were newly stored, so the caller can tell inserted records from duplicates.
+ */
+export async function insertRecords(
+  q: Q,
+  dialect: Dialect,
+  records: ValidRecord[],
+  receivedAt: string,
+): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  const plain: StoredRecord[] = [];
+  const keyed: StoredRecord[] = [];
+  for (const r of records) {
+    const row = { ...r, received_at: receivedAt };
+    (r.event_id === null ? plain : keyed).push(row);
   }
+  for (const chunk of chunkForInsert(plain, RECORD_COLUMNS.length, dialect)) {
+    await insertPlain.execute(q, chunk);
+  }
+  for (const chunk of chunkForInsert(keyed, RECORD_COLUMNS.length, dialect)) {
+    const { rows } = await insertKeyed.execute<{ event_id: string }>(q, chunk);
+    for (const r of rows) inserted.add(r.event_id);
+  }
+  return inserted;
+}
+
+/** Adds per-(class, day, student) sums; keys must be unique within `rows`. */
+export async function addStudentDaySums(q: Q, dialect: Dialect, rows: DaySumsRow[]): Promise<void> {
+  for (const chunk of chunkForInsert(rows, 11, dialect)) await upsertDaySums.execute(q, chunk);
 }
 
 /** Adds per-(class, student) sums; keys must be unique within `rows`. */
 export async function addStudentSums(
   q: Q,
   dialect: Dialect,
-  rows: (SignalSums & { class_id: string; student_id: string })[],
+  rows: StudentSumsRow[],
 ): Promise<void> {
-  for (const chunk of chunkForInsert(rows, 10, dialect)) {
-    if (!chunk.length) continue;
-    await q
-      .insertInto('class_students')
-      .values(chunk)
-      .onConflict((oc) =>
-        oc.columns(['class_id', 'student_id']).doUpdateSet(addSums('class_students')),
-      )
-      .execute();
-  }
+  for (const chunk of chunkForInsert(rows, 10, dialect)) await upsertStudentSums.execute(q, chunk);
 }
 
 export async function classExists(q: Q, classId: string): Promise<boolean> {

@@ -4,31 +4,55 @@ import { createTestApp, DIALECT, post, record, type TestApp } from '../../helper
 
 let t: TestApp;
 const ODD = 'a,b "quoted"\nnew line ünïcødé 😀';
-const HEADER = ['id', 'class_id', 'student_id', 'stuck', 'got_it', 'pause', 'example', 'confidence', 'ts', 'event_id'];
+const HEADER = [
+  'id',
+  'class_id',
+  'student_id',
+  'stuck',
+  'got_it',
+  'pause',
+  'example',
+  'confidence',
+  'ts',
+  'event_id',
+];
 
 beforeAll(async () => {
   t = await createTestApp();
   await post(t.app, '/api/v1/metrics', [
     record({ class_id: ODD, student_id: 'x\r\ny', ts: '2026-01-06T08:00:00Z' }),
-    record({ class_id: ODD, student_id: '=1+2', ts: '2026-01-05T08:00:00Z', event_id: '0190f5c4-8a8e-7c52-9d3e-5b1a2c3d4e5f', confidence: 7.5 }),
+    record({
+      class_id: ODD,
+      student_id: '=1+2',
+      ts: '2026-01-05T08:00:00Z',
+      event_id: '0190f5c4-8a8e-7c52-9d3e-5b1a2c3d4e5f',
+      confidence: 7.5,
+    }),
     record({ class_id: 'plain', ts: '2026-01-05T08:00:00Z' }),
   ]);
   // Enough rows to span several pages of the streaming reader.
   const many = Array.from({ length: 4500 }, (_, i) =>
-    record({ class_id: 'many', student_id: `s${i % 30}`, ts: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString() }),
+    record({
+      class_id: 'many',
+      student_id: `s${i % 30}`,
+      ts: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString(),
+    }),
   );
   await post(t.app, '/api/v1/metrics', many);
 });
 afterAll(() => t.close());
 
-const url = (classId: string, q = '') => `/api/v1/classes/${encodeURIComponent(classId)}/export${q}`;
+const url = (classId: string, q = '') =>
+  `/api/v1/classes/${encodeURIComponent(classId)}/export${q}`;
 
 describe(`GET /api/v1/classes/{class_id}/export (${DIALECT})`, () => {
   it('streams RFC 4180 CSV that round-trips odd ids', async () => {
     const res = await t.app.inject(url(ODD));
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
-    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="[^"\n]+\.csv"; filename\*=UTF-8''/);
+    expect(res.headers['content-disposition']).toMatch(
+      /^attachment; filename="[^"\n]+\.csv"; filename\*=UTF-8''/,
+    );
     expect(res.body.startsWith(`${HEADER.join(',')}\r\n`)).toBe(true);
     expect(res.body).toContain('"a,b ""quoted""\nnew line ünïcødé 😀"');
     const rows = parse(res.body, { columns: true }) as Record<string, string>[];
@@ -63,10 +87,18 @@ describe(`GET /api/v1/classes/{class_id}/export (${DIALECT})`, () => {
   it('writes NDJSON on request', async () => {
     const res = await t.app.inject(url(ODD, '?format=ndjson'));
     expect(res.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
-    const lines = res.body.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = res.body
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
     expect(Object.keys(lines[0])).toEqual(HEADER);
-    expect(lines[0]).toMatchObject({ class_id: ODD, student_id: '=1+2', confidence: 7.5, stuck: 0 });
+    expect(lines[0]).toMatchObject({
+      class_id: ODD,
+      student_id: '=1+2',
+      confidence: 7.5,
+      stuck: 0,
+    });
     expect(lines[1].event_id).toBeNull();
   });
 

@@ -21,7 +21,10 @@ describe(`POST /api/v1/metrics (${DIALECT})`, () => {
   });
 
   it('stores an array and a {records} envelope', async () => {
-    const arr = await post(t.app, '/api/v1/metrics', [record({ class_id: 'arr' }), record({ class_id: 'arr' })]);
+    const arr = await post(t.app, '/api/v1/metrics', [
+      record({ class_id: 'arr' }),
+      record({ class_id: 'arr' }),
+    ]);
     expect(arr.json().inserted).toBe(2);
     const env = await post(t.app, '/api/v1/metrics', { records: [record({ class_id: 'env' })] });
     expect(env.json().inserted).toBe(1);
@@ -85,8 +88,18 @@ describe(`POST /api/v1/metrics (${DIALECT})`, () => {
   it('names every missing field', async () => {
     const res = await post(t.app, '/api/v1/metrics', [{}]);
     expect(res.statusCode).toBe(422);
-    const fields = res.json().error.details.rejected[0].errors.map((e: { field: string }) => e.field);
-    expect(fields).toEqual(['class_id', 'student_id', 'stuck', 'got_it', 'pause', 'example', 'confidence']);
+    const fields = res
+      .json()
+      .error.details.rejected[0].errors.map((e: { field: string }) => e.field);
+    expect(fields).toEqual([
+      'class_id',
+      'student_id',
+      'stuck',
+      'got_it',
+      'pause',
+      'example',
+      'confidence',
+    ]);
   });
 
   it('rejects ids longer than 128 characters and counts characters, not bytes', async () => {
@@ -159,7 +172,9 @@ describe(`POST /api/v1/metrics (${DIALECT})`, () => {
     expect(scalar.statusCode).toBe(400);
     const notArray = await post(t.app, '/api/v1/metrics', { records: 'x' });
     expect(notArray.statusCode).toBe(400);
-    expect(notArray.json().error.details).toEqual([{ field: 'records', message: 'must be an array' }]);
+    expect(notArray.json().error.details).toEqual([
+      { field: 'records', message: 'must be an array' },
+    ]);
   });
 
   it('answers 415 for a body that is not JSON', async () => {
@@ -176,10 +191,18 @@ describe(`POST /api/v1/metrics (${DIALECT})`, () => {
   });
 
   it('answers 413 past the record limit and past the body limit', async () => {
-    const many = await post(t.app, '/api/v1/metrics', Array.from({ length: 51 }, () => record({ class_id: 'big' })));
+    const many = await post(
+      t.app,
+      '/api/v1/metrics',
+      Array.from({ length: 51 }, () => record({ class_id: 'big' })),
+    );
     expect(many.statusCode).toBe(413);
     expect(many.json().error.code).toBe('too_many_records');
-    const huge = await post(t.app, '/api/v1/metrics', record({ class_id: 'big', pad: 'x'.repeat(30_000) }));
+    const huge = await post(
+      t.app,
+      '/api/v1/metrics',
+      record({ class_id: 'big', pad: 'x'.repeat(30_000) }),
+    );
     expect(huge.statusCode).toBe(413);
     expect(huge.json().error.code).toBe('payload_too_large');
     expect(await count('big')).toBe(0);
@@ -190,7 +213,8 @@ describe(`POST /api/v1/metrics (${DIALECT})`, () => {
       method: 'POST',
       url: '/api/v1/metrics',
       headers: { 'content-type': 'application/json' },
-      payload: '{"class_id":"p","student_id":"s","stuck":0,"got_it":0,"pause":0,"example":0,"confidence":5,"__proto__":{"x":1}}',
+      payload:
+        '{"class_id":"p","student_id":"s","stuck":0,"got_it":0,"pause":0,"example":0,"confidence":5,"__proto__":{"x":1}}',
     });
     expect(res.statusCode).toBe(400);
     expect(({} as Record<string, unknown>).x).toBeUndefined();

@@ -7,8 +7,22 @@ let t: TestApp;
 const rows = [
   record({ student_id: 'a', ts: '2026-01-05T00:00:00Z', stuck: 1, got_it: 0, confidence: 2 }),
   record({ student_id: 'a', ts: '2026-01-05T12:00:00Z', stuck: 0, got_it: 1, confidence: 6 }),
-  record({ student_id: 'b', ts: '2026-01-05T23:59:59.999Z', stuck: 1, got_it: 0, confidence: 4, example: 0 }),
-  record({ student_id: 'b', ts: '2026-01-06T00:00:00Z', stuck: 0, got_it: 1, confidence: 8, pause: 1 }),
+  record({
+    student_id: 'b',
+    ts: '2026-01-05T23:59:59.999Z',
+    stuck: 1,
+    got_it: 0,
+    confidence: 4,
+    example: 0,
+  }),
+  record({
+    student_id: 'b',
+    ts: '2026-01-06T00:00:00Z',
+    stuck: 0,
+    got_it: 1,
+    confidence: 8,
+    pause: 1,
+  }),
   record({ student_id: 'c', ts: '2026-01-06T10:30:00+02:00', stuck: 0, got_it: 1, confidence: 10 }),
   record({ student_id: 'c', ts: '2026-01-07T09:00:00Z', stuck: 0, got_it: 1, confidence: 9 }),
 ];
@@ -81,7 +95,9 @@ describe(`GET /api/v1/classes/{class_id}/mastery (${DIALECT})`, () => {
 
   it('breaks down by student', async () => {
     const m = await mastery('?by=student&from=2026-01-05&to=2026-01-05');
-    expect(m.by_student.map((s: { student_id: string; count: number }) => [s.student_id, s.count])).toEqual([
+    expect(
+      m.by_student.map((s: { student_id: string; count: number }) => [s.student_id, s.count]),
+    ).toEqual([
       ['a', 2],
       ['b', 1],
     ]);
@@ -91,7 +107,11 @@ describe(`GET /api/v1/classes/{class_id}/mastery (${DIALECT})`, () => {
   it('adds a daily series', async () => {
     const m = await mastery('?bucket=day&from=2026-01-05T12:00:00Z');
     expect(
-      m.series.map((d: { day: string; count: number; students: number }) => [d.day, d.count, d.students]),
+      m.series.map((d: { day: string; count: number; students: number }) => [
+        d.day,
+        d.count,
+        d.students,
+      ]),
     ).toEqual([
       ['2026-01-05', 2, 2],
       ['2026-01-06', 2, 2],

@@ -1,0 +1,248 @@
+/**
+ * The `learntwin` command: serve, migrate, demo and recompute. Run by bin/learntwin.js (through
+ * tsx, so no build step) and by `npm run demo`.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { createDatabase, type Db } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { migrations } from './db/migrations/index.ts';
+import { DEMO_DEFAULTS } from './demo/generate.ts';
+import { loadDemo } from './demo/load.ts';
+import { demoSummary } from './demo/summary.ts';
+import { parseInstant } from './models/time.ts';
+import { PulseService } from './modules/pulse/pulse.service.ts';
+import { handleSignals, startServer } from './server.ts';
+import { VERSION } from './version.ts';
+
+/** A failure the user can act on: printed as one line, without a stack trace. */
+class CliError extends Error {}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** The code of a system, pg or SQLite error; Node reports a refused dual-stack connect as an AggregateError. */
+function codeOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; errors?: unknown[] };
+  if (typeof e.code === 'string') return e.code;
+  return Array.isArray(e.errors) ? codeOf(e.errors[0]) : undefined;
+}
+
+function messageOf(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (msg) return msg;
+  const inner = (err as { errors?: unknown[] }).errors?.[0];
+  return inner ? messageOf(inner) : (codeOf(err) ?? 'unknown error');
+}
+
+/** Turns what the database layer throws into a message that names the database, not a stack. */
+function databaseError(err: unknown, location: string): unknown {
+  const code = codeOf(err);
+  // System errors, SQLite result codes and PostgreSQL SQLSTATEs; anything else may be a bug.
+  if (code === undefined || !/^(E[A-Z]+|SQLITE_\w+|[0-9A-Z]{5}|ERR_INVALID_URL)$/.test(code)) {
+    return err;
+  }
+  if (CONNECTION_CODES.has(code)) {
+    return new CliError(`cannot reach the database at ${location} (${code}); is it running?`);
+  }
+  return new CliError(`database error at ${location}: ${messageOf(err)}`);
+}
+
+/** A database URL fit for a message: without the user and password. */
+const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//');
+
+/** Opens (and migrates) the configured database, runs `fn`, and always closes it. */
+async function withDatabase<T>(
+  cfg: Config,
+  fn: (database: Db, applied: string[]) => Promise<T>,
+): Promise<T> {
+  let location = redact(cfg.databaseUrl);
+  let database: Db | undefined;
+  try {
+    database = createDatabase({
+      url: cfg.databaseUrl,
+      sqliteSynchronous: cfg.sqliteSynchronous,
+      // Commands run one statement at a time; no need to hold a server-sized pool.
+      pgPoolSize: Math.min(cfg.pgPoolSize, 4),
+    });
+    location = database.location;
+    const applied = await migrateToLatest(database.db);
+    return await fn(database, applied);
+  } catch (err) {
+    throw databaseError(err, location);
+  } finally {
+    await database?.close().catch(() => undefined);
+  }
+}
+
+const plural = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
+
+function integer(min: number, max: number) {
+  return (raw: string): number => {
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
+      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`);
+    }
+    return v;
+  };
+}
+
+function day(raw: string): string {
+  const parsed = parseInstant(raw);
+  if (!parsed?.dateOnly) throw new InvalidArgumentError('must be a date like 2026-11-20.');
+  return raw;
+}
+
+async function serve(): Promise<void> {
+  const cfg = loadConfig();
+  let running;
+  try {
+    running = await startServer(cfg);
+  } catch (err) {
+    const code = codeOf(err);
+    if (code === 'EADDRINUSE') {
+      throw new CliError(`port ${cfg.port} on ${cfg.host} is already in use; set PORT to another`);
+    }
+    if (code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen on HOST ${cfg.host}`);
+    throw databaseError(err, redact(cfg.databaseUrl));
+  }
+  handleSignals(running);
+  running.app.log.info(
+    `API on ${running.url}  ·  docs ${running.url}/docs  ·  OpenAPI ${running.url}/openapi.json`,
+  );
+}
+
+async function migrate(): Promise<void> {
+  await withDatabase(loadConfig(), async (database, applied) => {
+    console.log(`Database: ${database.location} (${database.dialect})`);
+    if (applied.length === 0) {
+      const total = Object.keys(migrations).length;
+      console.log(`Already up to date: all ${plural(total, 'migration')} applied earlier.`);
+    } else {
+      console.log(`Applied ${plural(applied.length, 'migration')}:`);
+      for (const name of applied) console.log(`  ${name}`);
+    }
+  });
+}
+
+interface DemoFlags {
+  classes: number;
+  students: number;
+  days: number;
+  seed: number;
+  until?: string;
+}
+
+async function demo(flags: DemoFlags): Promise<void> {
+  const cfg = loadConfig();
+  const started = performance.now();
+  const progress = process.stderr.isTTY
+    ? (d: { records: number }) => process.stderr.write(`\r  stored ${d.records} records…`)
+    : undefined;
+  await withDatabase(cfg, async (database, applied) => {
+    if (applied.length) console.log(`Applied ${plural(applied.length, 'migration')} first.`);
+    const result = await loadDemo(database.db, database.dialect, { ...flags, onBatch: progress });
+    if (progress) process.stderr.write('\r\x1b[K');
+    const pulse = new PulseService(database.db, cfg.ruleThresholds);
+    const top = new Map<string, string>();
+    for (const c of result.classes) {
+      if (c.records === 0) continue;
+      const first = (await pulse.recommendations(c.id, {})).recommendations[0];
+      top.set(c.id, first ? `${first.code} (${first.priority})` : 'none');
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const { location, dialect } = database;
+    console.log(demoSummary({ result, location, dialect, seconds, top, config: cfg }));
+  });
+}
+
+async function recompute(): Promise<void> {
+  const cfg = loadConfig();
+  await withDatabase(cfg, async (database) => {
+    const { duration_ms } = await new PulseService(database.db, cfg.ruleThresholds).recompute();
+    console.log(
+      `Rebuilt the class projections from the record log of ${database.location} in ${duration_ms} ms.`,
+    );
+  });
+}
+
+const program = new Command()
+  .name('learntwin')
+  .description(
+    'Learntwin learning-analytics API. Configured by environment variables (see README).',
+  )
+  .version(VERSION)
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText(
+    'after',
+    '\nEnvironment: DATABASE_URL (postgres://… or a SQLite file; default ./data/learntwin.db),\n' +
+      'HOST, PORT, API_KEY, LOG_LEVEL and the RULE_* thresholds.',
+  );
+
+program.command('serve').description('start the HTTP API (the same as npm start)').action(serve);
+
+program
+  .command('migrate')
+  .description('apply pending database migrations and list them')
+  .action(migrate);
+
+program
+  .command('demo')
+  .description(
+    'load a synthetic, deterministic demo data set through the ingest path (migrating first); ' +
+      're-running it stores nothing twice, and it can run while the server is up',
+  )
+  .addOption(
+    new Option('--classes <n>', 'number of classes')
+      .argParser(integer(1, 50))
+      .default(DEMO_DEFAULTS.classes),
+  )
+  .addOption(
+    new Option('--students <n>', 'students per class')
+      .argParser(integer(1, 200))
+      .default(DEMO_DEFAULTS.students),
+  )
+  .addOption(
+    new Option('--days <n>', 'school days (weekdays) to cover')
+      .argParser(integer(1, 260))
+      .default(DEMO_DEFAULTS.days),
+  )
+  .addOption(
+    new Option('--seed <n>', 'random seed; the same seed gives the same records and event ids')
+      .argParser(integer(0, 2 ** 32 - 1))
+      .default(DEMO_DEFAULTS.seed),
+  )
+  .addOption(
+    new Option(
+      '--until <date>',
+      'last day to cover, YYYY-MM-DD (default: yesterday, UTC)',
+    ).argParser(day),
+  )
+  .action(demo);
+
+program
+  .command('recompute')
+  .description('rebuild the class projections from the record log')
+  .action(recompute);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`learntwin: configuration error: ${err.message}`);
+  } else if (err instanceof CliError) {
+    console.error(`learntwin: ${err.message}`);
+  } else {
+    // Not something the user can fix from here: keep the stack for the bug report.
+    console.error('learntwin: unexpected error:', err);
+  }
+  process.exitCode = 1;
+}

@@ -1,0 +1,90 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../db/dialect.ts';
+import type { Database } from '../db/schema.ts';
+import { PulseIngest } from '../modules/pulse/pulse.ingest.ts';
+import { type DemoOptions, type DemoRecord, demoRecords, planDemo } from './generate.ts';
+import type { Focus } from './profiles.ts';
+
+export const DEMO_BATCH_SIZE = 10_000;
+
+export interface LoadDemoOptions extends DemoOptions {
+  /** Records per ingest call; at most DEMO_BATCH_SIZE (the API's default per-request limit). */
+  batchSize?: number;
+  /** Called after each batch, e.g. for a progress line. */
+  onBatch?: (done: { records: number; inserted: number; duplicates: number }) => void;
+}
+
+export interface LoadDemoResult {
+  classes: { id: string; focus: Focus; students: number; records: number }[];
+  students: number;
+  records: number;
+  inserted: number;
+  duplicates: number;
+  rejected: number;
+  /** Earliest and latest record timestamps (null when nothing was generated). */
+  from: string | null;
+  to: string | null;
+  /** The school days covered (YYYY-MM-DD). */
+  days: string[];
+}
+
+/**
+ * Generates the demo data set and stores it through the ingest path the API uses, so that the
+ * projections are kept current and the deterministic event ids make a second run a no-op.
+ */
+export async function loadDemo(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  options: LoadDemoOptions,
+): Promise<LoadDemoResult> {
+  const batchSize = Math.min(DEMO_BATCH_SIZE, Math.max(1, options.batchSize ?? DEMO_BATCH_SIZE));
+  const plan = planDemo(options);
+  const ingest = new PulseIngest(db, dialect, batchSize);
+  const perClass = new Map(plan.classes.map((c) => [c.id, 0]));
+  const result: LoadDemoResult = {
+    classes: [],
+    students: plan.classes.reduce((n, c) => n + c.students.length, 0),
+    records: 0,
+    inserted: 0,
+    duplicates: 0,
+    rejected: 0,
+    from: null,
+    to: null,
+    days: plan.days,
+  };
+
+  const flush = async (batch: DemoRecord[]) => {
+    const r = await ingest.ingest(batch);
+    result.inserted += r.inserted;
+    result.duplicates += r.duplicates;
+    result.rejected += r.rejected.length;
+    options.onBatch?.({
+      records: result.records,
+      inserted: result.inserted,
+      duplicates: result.duplicates,
+    });
+  };
+
+  let batch: DemoRecord[] = [];
+  for (const rec of demoRecords(plan)) {
+    batch.push(rec);
+    result.records++;
+    perClass.set(rec.class_id, perClass.get(rec.class_id)! + 1);
+    if (result.from === null || rec.ts < result.from) result.from = rec.ts;
+    if (result.to === null || rec.ts > result.to) result.to = rec.ts;
+    if (batch.length === batchSize) {
+      await flush(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await flush(batch);
+  await ingest.drain();
+
+  result.classes = plan.classes.map((c) => ({
+    id: c.id,
+    focus: c.profile.focus,
+    students: c.students.length,
+    records: perClass.get(c.id)!,
+  }));
+  return result;
+}
