@@ -25,7 +25,10 @@ describe('the server process (npm start)', () => {
         const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 20_000);
         child.stdout.on('data', () => {
           const m = /API on (http:\/\/[^\s]+)/.exec(out);
-          if (m) (clearTimeout(timer), resolve(m[1]!));
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
         });
       });
       const health = await fetch(`${url}/health`);
