@@ -61,7 +61,7 @@ export async function buildApp({ config, database, logger }: AppDeps): Promise<F
     pulse: new PulseService(database.db, config.ruleThresholds),
   };
   app.decorate('services', services);
-  app.addHook('onClose', async () => services.ingest.drain());
+  app.addHook('onClose', async () => services.ingest.close());
 
   healthRoutes(app, database);
   await app.register(async (data) => {

@@ -78,7 +78,7 @@ export async function loadDemo(
     }
   }
   if (batch.length > 0) await flush(batch);
-  await ingest.drain();
+  await ingest.close();
 
   result.classes = plan.classes.map((c) => ({
     id: c.id,

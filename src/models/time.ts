@@ -19,6 +19,34 @@ export interface ParsedInstant {
   dateOnly: boolean;
 }
 
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
+const two = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
+
+/**
+ * The stored form itself (`2026-01-05T09:30:00.000Z`) is what most clients send; checking it
+ * field by field is several times cheaper than building a Date and formatting it back.
+ */
+export function canonicalInstant(s: string): string | undefined {
+  if (s.length !== 24 || s.charCodeAt(23) !== 90 /* Z */) return undefined;
+  for (let i = 0; i < 23; i++) {
+    const c = s.charCodeAt(i);
+    const sep =
+      i === 4 || i === 7 ? 45 : i === 10 ? 84 : i === 13 || i === 16 ? 58 : i === 19 ? 46 : 0;
+    if (sep ? c !== sep : c < 48 || c > 57) return undefined;
+  }
+  const year = two(s, 0) * 100 + two(s, 2);
+  const month = two(s, 5);
+  const day = two(s, 8);
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]!)
+    return undefined;
+  if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) {
+    return undefined;
+  }
+  if (two(s, 11) > 23 || two(s, 14) > 59 || two(s, 17) > 59) return undefined;
+  return s;
+}
+
 /** Parses ISO-8601; no zone means UTC. Returns undefined for anything malformed or impossible. */
 export function parseInstant(input: string): ParsedInstant | undefined {
   const m = ISO_RE.exec(input);

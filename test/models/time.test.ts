@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseInstant, parseWindow, planWindow } from '../../src/models/time.ts';
+import { canonicalInstant, parseInstant, parseWindow, planWindow } from '../../src/models/time.ts';
 
 const iso = (s: string) => {
   const p = parseInstant(s);
@@ -103,5 +103,29 @@ describe('planWindow', () => {
       noWholeDays: false,
       edges: [{ from: '2026-01-05T00:00:00.000Z', to: '2026-01-05T12:00:00.000Z' }],
     });
+  });
+});
+
+describe('canonicalInstant', () => {
+  it('accepts the stored form as it is and agrees with parseInstant', () => {
+    for (const s of ['2026-01-05T09:30:00.000Z', '2024-02-29T23:59:59.999Z', '1970-01-01T00:00:00.000Z']) {
+      expect(canonicalInstant(s)).toBe(s);
+      expect(new Date(parseInstant(s)!.ms).toISOString()).toBe(s);
+    }
+  });
+  it('leaves every other form to the full parser', () => {
+    for (const s of [
+      '2026-01-05T09:30:00Z',
+      '2026-01-05T09:30:00.000+00:00',
+      '2025-02-29T10:00:00.000Z',
+      '2026-04-31T10:00:00.000Z',
+      '2026-01-05T24:00:00.000Z',
+      '2026-01-05T23:60:00.000Z',
+      '1969-12-31T23:59:59.999Z',
+      '2026-01-05 09:30:00.000Z',
+      '2026-0a-05T09:30:00.000Z',
+    ]) {
+      expect(canonicalInstant(s), s).toBeUndefined();
+    }
   });
 });

@@ -269,9 +269,9 @@ export async function recordsPage(
   if (fromTs !== null) query = query.where('ts', '>=', fromTs);
   if (toTs !== null) query = query.where('ts', '<', toTs);
   if (after !== null) {
-    query = query.where((eb) =>
-      eb.or([eb('ts', '>', after.ts), eb.and([eb('ts', '=', after.ts), eb('id', '>', after.id)])]),
-    );
+    // A row-value comparison lets both SQLite and PostgreSQL seek straight to the page's start
+    // in the (class_id, ts, id) index; the equivalent OR form re-reads the class from its start.
+    query = query.where((eb) => eb(eb.refTuple('ts', 'id'), '>', eb.tuple(after.ts, after.id)));
   }
   return query.orderBy('ts').orderBy('id').limit(limit).execute();
 }

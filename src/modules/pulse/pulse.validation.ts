@@ -1,4 +1,4 @@
-import { parseInstant, toIso } from '../../models/time.ts';
+import { canonicalInstant, parseInstant, toIso } from '../../models/time.ts';
 
 /** A record that passed validation, normalised for storage. */
 export interface ValidRecord {
@@ -93,8 +93,10 @@ export function validateRecord(input: unknown, nowIso: string): RecordResult {
 
   let ts = nowIso;
   if (r.ts !== undefined && r.ts !== null) {
-    const parsed = typeof r.ts === 'string' ? parseInstant(r.ts) : undefined;
-    if (!parsed) {
+    const canonical = typeof r.ts === 'string' ? canonicalInstant(r.ts) : undefined;
+    const parsed = canonical || typeof r.ts !== 'string' ? undefined : parseInstant(r.ts);
+    if (canonical) ts = canonical;
+    else if (!parsed) {
       errors.push({
         field: 'ts',
         message: 'must be an ISO-8601 date-time between 1970 and 9999, e.g. 2026-01-05T09:30:00Z',

@@ -1,0 +1,223 @@
+/**
+ * Learntwin benchmark: starts the server as a child process on a fresh SQLite file in a temp
+ * directory (or on BENCH_DATABASE_URL, a postgres:// URL of an EMPTY database), drives it with
+ * autocannon from this process and prints one line per figure against its target.
+ *
+ *   npm run bench
+ *   BENCH_DURATION=3 BENCH_ROWS=100000 npx tsx bench/run.ts
+ *   BENCH_ONLY=mastery,export npx tsx bench/run.ts
+ *
+ * Environment:
+ *   BENCH_DURATION     seconds per measurement (default 10)
+ *   BENCH_WARMUP       seconds of unrecorded load before each measurement (default 1)
+ *   BENCH_ROWS         rows of the fill and of the export class (default 1000000)
+ *   BENCH_ONLY         comma list of ingest1, ingest100, mastery, export (default all)
+ *   BENCH_CONNECTIONS  override the connection counts (default 100 / 50 / 16)
+ *   BENCH_INGEST_TS    live (default: ingest timestamps within the last minute) or spread
+ *                      (over the last 90 days, like the fill)
+ *   BENCH_DATABASE_URL postgres:// URL of an empty database to use instead of SQLite
+ * The server's own settings (API_KEY, SQLITE_SYNCHRONOUS, PG_POOL_SIZE, …) pass through.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DAY_MS, DAYS } from './data.ts';
+import { type Ctx, exportOne, fill, ingest, mastery } from './phases.ts';
+import { formatTable, machineInfo, Report, sourceInfo, writeResults } from './report.ts';
+import { freePort, type ServerHandle, startServer } from './server.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+const PHASES = ['ingest1', 'ingest100', 'mastery', 'export'] as const;
+type Phase = (typeof PHASES)[number];
+
+class UsageError extends Error {}
+
+function envNumber(name: string, fallback: number, integer: boolean, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}`);
+  }
+  return n;
+}
+
+function envPhases(): Phase[] {
+  const raw = process.env.BENCH_ONLY?.trim();
+  if (!raw) return [...PHASES];
+  const wanted = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const w of wanted) {
+    if (!(PHASES as readonly string[]).includes(w)) {
+      throw new UsageError(`BENCH_ONLY: unknown "${w}"; use a comma list of ${PHASES.join(', ')}`);
+    }
+  }
+  return PHASES.filter((p) => wanted.includes(p));
+}
+
+/** The database URL without credentials, for the results file. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return 'postgres (unparsable URL)';
+  }
+}
+
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  const loadAtStart = os.loadavg()[0]!;
+  const source = sourceInfo(ROOT);
+  const durationS = envNumber('BENCH_DURATION', 10, false, 1);
+  const warmupS = envNumber('BENCH_WARMUP', 1, false, 0);
+  const rows = envNumber('BENCH_ROWS', 1_000_000, true, 1);
+  const conns = envNumber('BENCH_CONNECTIONS', 0, true, 0);
+  const phases = envPhases();
+  const ingestTs = process.env.BENCH_INGEST_TS?.trim() || 'live';
+  if (ingestTs !== 'live' && ingestTs !== 'spread') {
+    throw new UsageError('BENCH_INGEST_TS must be live or spread');
+  }
+  const pgUrl = process.env.BENCH_DATABASE_URL?.trim() || undefined;
+  if (pgUrl && !/^postgres(ql)?:\/\//i.test(pgUrl)) {
+    throw new UsageError('BENCH_DATABASE_URL must be a postgres:// URL');
+  }
+
+  if (loadAtStart > 0.5) {
+    log(`note: load average ${loadAtStart.toFixed(2)} at start; other work will skew the figures`);
+  }
+  const tmp = mkdtempSync(join(os.tmpdir(), 'learntwin-bench-'));
+  let server: ServerHandle | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      if (server) {
+        const t = performance.now();
+        await server.stop();
+        const code = await server.exited;
+        log(`server stopped (exit ${code}) in ${((performance.now() - t) / 1000).toFixed(1)}s`);
+      }
+      rmSync(tmp, { recursive: true, force: true });
+    })());
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the server and removing ${tmp}`);
+    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const report = new Report();
+  const details: Record<string, unknown> = {};
+  let dialect = 'unknown';
+  let error: string | undefined;
+  try {
+    const databaseUrl = pgUrl ?? join(tmp, 'bench.db');
+    const port = await freePort();
+    log(`starting the server on port ${port} (${pgUrl ? redact(pgUrl) : databaseUrl})`);
+    server = await startServer({ root: ROOT, databaseUrl, port });
+    dialect = server.dialect;
+    log(`server pid ${server.pid} ready at ${server.url} (${dialect})`);
+
+    const apiKey = process.env.API_KEY;
+    const ctx: Ctx = {
+      url: server.url,
+      pid: server.pid,
+      headers: apiKey ? { 'x-api-key': apiKey } : {},
+      durationS,
+      warmupS,
+      rows,
+      ingestSpanMs: ingestTs === 'live' ? 60_000 : DAYS * DAY_MS,
+      connections: {
+        ingest1: conns || 100,
+        ingest100: conns || 50,
+        // p99 ≤ 10 ms is a latency target: at 50 connections queueing alone would add 10 ms at
+        // 5,000 req/s, so reads are driven by 16 clients.
+        mastery: conns || 16,
+      },
+      report,
+      details,
+      log,
+    };
+    details.connections = ctx.connections;
+
+    const died = server.exited.then((code) => {
+      throw new Error(`the server exited unexpectedly (${code})`);
+    });
+    died.catch(() => undefined);
+    const steps: [Phase, () => Promise<void>][] = [
+      ['ingest1', () => ingest(ctx, 1)],
+      ['ingest100', () => ingest(ctx, 100)],
+      [
+        'mastery',
+        async () => {
+          await fill(ctx);
+          await mastery(ctx);
+        },
+      ],
+      ['export', () => exportOne(ctx)],
+    ];
+    for (const [phase, step] of steps) {
+      if (phases.includes(phase)) await Promise.race([step(), died]);
+    }
+  } catch (err) {
+    error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    log(`FAILED: ${error}`);
+  } finally {
+    await cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  const finishedAt = new Date();
+  const machine = machineInfo(dialect, loadAtStart);
+  const file = writeResults(RESULTS_DIR, startedAt, {
+    started_at: startedAt.toISOString(),
+    finished_at: finishedAt.toISOString(),
+    ok: error === undefined && report.failures.length === 0,
+    ...(error ? { error } : {}),
+    config: {
+      duration_s: durationS,
+      warmup_s: warmupS,
+      rows,
+      phases,
+      ingest_ts: ingestTs,
+      database: pgUrl ? redact(pgUrl) : 'sqlite (temporary file)',
+      server_env: {
+        SQLITE_SYNCHRONOUS: process.env.SQLITE_SYNCHRONOUS ?? 'FULL (default)',
+        PG_POOL_SIZE: process.env.PG_POOL_SIZE ?? '10 (default)',
+        API_KEY: process.env.API_KEY ? 'set' : 'unset',
+      },
+    },
+    machine,
+    source,
+    measurements: report.measurements,
+    details,
+  });
+
+  console.log(
+    `\nLearntwin bench · ${machine.dialect} · ${machine.cpu_count}× ${machine.cpu_model} · ` +
+      `${Math.round(machine.total_memory_mb / 1024)} GB · node ${machine.node_version} · ` +
+      `${durationS}s per run · ${rows.toLocaleString('en-US')} rows · ingest ts ${ingestTs}\n`,
+  );
+  console.log(formatTable(report.measurements));
+  const failed = report.failures.map((m) => m.name);
+  console.log(
+    `\n${failed.length ? `${failed.length} below target: ${failed.join(', ')}` : 'all targets met'}` +
+      `${error ? ' · RUN FAILED (see above)' : ''}\nresults: ${file}`,
+  );
+  return error ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof UsageError ? `bench: ${err.message}` : err);
+    process.exit(2);
+  },
+);
