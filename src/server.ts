@@ -46,7 +46,14 @@ export async function startServer(config: Config): Promise<Running> {
     url,
     stop: () =>
       (stopping ??= (async () => {
-        await app.close();
+        // In-flight requests get a few seconds to finish; then keep-alive clients that keep
+        // sending are cut off, so a busy server still stops promptly.
+        const cutoff = setTimeout(() => app.server.closeAllConnections(), 3_000);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(cutoff);
+        }
         await database.close();
       })()),
   };

@@ -26,7 +26,7 @@ export async function createTestDb(): Promise<TestDb> {
     await admin.query(`create schema ${schema}`);
     await admin.end();
     const database = createDatabase({ url: TEST_DATABASE_URL, pgSchema: schema, pgPoolSize: 4 });
-    await migrateToLatest(database.db);
+    await migrateToLatest(database.db, schema);
     return {
       ...database,
       async drop() {
