@@ -4,22 +4,12 @@
  * runs are comparable.
  */
 
+import { mulberry32 } from '../src/demo/random.ts';
+
 export const CLASSES = 100;
 export const STUDENTS_PER_CLASS = 30;
 export const DAYS = 90;
 export const DAY_MS = 86_400_000;
-
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export class RecordGen {
   private readonly random: () => number;
@@ -31,7 +21,7 @@ export class RecordGen {
     spanMs: number = DAYS * DAY_MS,
     private readonly nowMs: number = Date.now(),
   ) {
-    this.random = rng(seed);
+    this.random = mulberry32(seed);
     this.oldestMs = nowMs - spanMs;
   }
 

@@ -108,7 +108,11 @@ describe('planWindow', () => {
 
 describe('canonicalInstant', () => {
   it('accepts the stored form as it is and agrees with parseInstant', () => {
-    for (const s of ['2026-01-05T09:30:00.000Z', '2024-02-29T23:59:59.999Z', '1970-01-01T00:00:00.000Z']) {
+    for (const s of [
+      '2026-01-05T09:30:00.000Z',
+      '2024-02-29T23:59:59.999Z',
+      '1970-01-01T00:00:00.000Z',
+    ]) {
       expect(canonicalInstant(s)).toBe(s);
       expect(new Date(parseInstant(s)!.ms).toISOString()).toBe(s);
     }

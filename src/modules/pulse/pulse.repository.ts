@@ -2,7 +2,7 @@ import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import { BulkStatement } from '../../db/bulk.ts';
 import { chunkForInsert, type Dialect } from '../../db/dialect.ts';
 import type { Database } from '../../db/schema.ts';
-import type { MetricRecord, SignalSums } from './pulse.table.ts';
+import { type MetricRecord, RECORD_FIELDS, type SignalSums } from './pulse.table.ts';
 import type { ValidRecord } from './pulse.validation.ts';
 
 type Q = Kysely<Database>;
@@ -26,18 +26,7 @@ type StoredRecord = ValidRecord & { received_at: string };
 type DaySumsRow = SignalSums & { class_id: string; day: string; student_id: string };
 type StudentSumsRow = SignalSums & { class_id: string; student_id: string };
 
-const RECORD_COLUMNS = [
-  'class_id',
-  'student_id',
-  'stuck',
-  'got_it',
-  'pause',
-  'example',
-  'confidence',
-  'ts',
-  'event_id',
-  'received_at',
-] as const;
+const RECORD_COLUMNS = [...RECORD_FIELDS, 'received_at'] as const;
 const SUM_COLUMNS = [
   'n',
   'stuck',

@@ -6,7 +6,7 @@ import { badRequest, notFound } from '../../http/errors.ts';
 import { type Recommendation, type RuleThresholds, recommend } from '../../models/class-rules.ts';
 import { parseWindow, planWindow, type TimeWindow } from '../../models/time.ts';
 import * as repo from './pulse.repository.ts';
-import type { SignalSums } from './pulse.table.ts';
+import { RECORD_FIELDS, type SignalSums } from './pulse.table.ts';
 
 export interface Averages {
   stuck: number | null;
@@ -219,18 +219,7 @@ export class PulseService {
         after = { ts: last.ts, id: Number(last.id) };
       }
     }
-    const columns = [
-      'id',
-      'class_id',
-      'student_id',
-      'stuck',
-      'got_it',
-      'pause',
-      'example',
-      'confidence',
-      'ts',
-      'event_id',
-    ] as const;
+    const columns = ['id', ...RECORD_FIELDS] as const;
     if (format === 'ndjson') {
       return Readable.from(
         (async function* () {

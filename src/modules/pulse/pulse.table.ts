@@ -15,6 +15,19 @@ export interface MetricRecordTable {
   received_at: string;
 }
 
+/** A record's fields as clients send them and exports show them (after `id`). */
+export const RECORD_FIELDS = [
+  'class_id',
+  'student_id',
+  'stuck',
+  'got_it',
+  'pause',
+  'example',
+  'confidence',
+  'ts',
+  'event_id',
+] as const;
+
 /** Sums kept by the aggregate projections; every one can be rebuilt from metric_records. */
 export interface SignalSums {
   n: number;
