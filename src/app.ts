@@ -6,6 +6,9 @@ import type { Db } from './db/database.ts';
 import { apiKeyGuard } from './http/auth.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
+import { EventsService } from './modules/learning/events.service.ts';
+import { learningRoutes } from './modules/learning/learning.routes.ts';
+import { MasteryService } from './modules/learning/mastery.service.ts';
 import { PulseIngest } from './modules/pulse/pulse.ingest.ts';
 import { pulseRoutes } from './modules/pulse/pulse.routes.ts';
 import { PulseService } from './modules/pulse/pulse.service.ts';
@@ -20,6 +23,8 @@ export interface AppDeps {
 export interface Services {
   ingest: PulseIngest;
   pulse: PulseService;
+  events: EventsService;
+  mastery: MasteryService;
 }
 
 declare module 'fastify' {
@@ -56,18 +61,25 @@ export async function buildApp({ config, database, logger }: AppDeps): Promise<F
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  const mastery = new MasteryService(database.db, database.dialect, app.log);
   const services: Services = {
     ingest: new PulseIngest(database.db, database.dialect, config.maxRecordsPerRequest),
     pulse: new PulseService(database.db, config.ruleThresholds),
+    events: new EventsService(database.db, database.dialect, mastery, config.maxRecordsPerRequest),
+    mastery,
   };
   app.decorate('services', services);
-  app.addHook('onClose', async () => services.ingest.close());
+  app.addHook('onClose', async () => {
+    await services.ingest.close();
+    await services.events.close();
+  });
 
   healthRoutes(app, database);
   await app.register(async (data) => {
     const guard = apiKeyGuard(config.apiKey);
     if (guard) data.addHook('onRequest', guard);
     pulseRoutes(data, services);
+    learningRoutes(data, services);
   });
   return app;
 }

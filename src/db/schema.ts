@@ -1,4 +1,5 @@
+import type { LearningTables } from '../modules/learning/learning.table.ts';
 import type { PulseTables } from '../modules/pulse/pulse.table.ts';
 
 /** Every table of every module; each module owns and declares its own. */
-export type Database = PulseTables;
+export type Database = PulseTables & LearningTables;

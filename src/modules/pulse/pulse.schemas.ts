@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from 'typebox';
-import { ID_MAX_CHARS } from './pulse.validation.ts';
+import { ID_MAX_CHARS } from '../../http/input.ts';
 
 // `type: [t, 'null']` rather than anyOf: the response serializer writes it without running a
 // validator for each field.

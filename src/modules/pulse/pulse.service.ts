@@ -2,9 +2,10 @@ import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { badRequest, notFound } from '../../http/errors.ts';
+import { notFound } from '../../http/errors.ts';
 import { type Recommendation, type RuleThresholds, recommend } from '../../models/class-rules.ts';
-import { parseWindow, planWindow, type TimeWindow } from '../../models/time.ts';
+import { windowOf, type WindowQuery } from '../../http/window.ts';
+import { planWindow, type TimeWindow } from '../../models/time.ts';
 import * as repo from './pulse.repository.ts';
 import { RECORD_FIELDS, type SignalSums } from './pulse.table.ts';
 
@@ -30,11 +31,6 @@ export interface ClassMastery extends Summary {
   to: string | null;
   by_student?: (Summary & { student_id: string })[];
   series?: (Summary & { day: string; students: number })[];
-}
-
-export interface WindowQuery {
-  from?: string;
-  to?: string;
 }
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
@@ -75,12 +71,6 @@ function merge(into: SignalSums | undefined, s: SignalSums): SignalSums {
     first_ts: s.first_ts < into.first_ts ? s.first_ts : into.first_ts,
     last_ts: s.last_ts > into.last_ts ? s.last_ts : into.last_ts,
   };
-}
-
-export function windowOf(q: WindowQuery): TimeWindow {
-  const parsed = parseWindow(q.from, q.to);
-  if (!parsed.ok) throw badRequest(parsed.field, parsed.message);
-  return parsed.window;
 }
 
 export class PulseService {

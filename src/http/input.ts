@@ -1,0 +1,28 @@
+/** Checks shared by every intake: the ids that come from customers' systems. */
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const ID_MAX_CHARS = 128;
+
+function codePoints(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdbff) n++;
+  }
+  return n;
+}
+
+/** An external id: a string of 1–128 characters, or a number taken as its decimal string. */
+export function externalId(value: unknown): string | string[] {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? String(value) : ['must be a finite number or a string'];
+  }
+  if (typeof value !== 'string') {
+    return [value === undefined || value === null ? 'is required' : 'must be a string or a number'];
+  }
+  if (value.trim() === '') return ['must not be empty'];
+  if (value.length > ID_MAX_CHARS && codePoints(value) > ID_MAX_CHARS) {
+    return [`must be at most ${ID_MAX_CHARS} characters`];
+  }
+  return value;
+}

@@ -1,0 +1,206 @@
+import { createHash } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import { externalId, UUID_RE } from '../../http/input.ts';
+import { canonicalInstant, parseInstant, toIso } from '../../models/time.ts';
+import type { FieldError } from '../pulse/pulse.validation.ts';
+
+export const EVENT_TYPES = [
+  'quiz_attempt',
+  'video_watched',
+  'assignment_submitted',
+  'lesson_started',
+  'lesson_completed',
+  'hint_requested',
+] as const;
+/** Types that are about concepts and must name at least one. */
+const NEEDS_CONCEPT = new Set(['quiz_attempt', 'assignment_submitted']);
+const CUSTOM_TYPE = /^x-[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const MAX_CONTEXT_BYTES = 16 * 1024;
+export const MAX_CONCEPTS = 100;
+
+/** An event that passed validation, normalised for storage. */
+export interface ValidEvent {
+  id: string;
+  /** true when the server made the id (it cannot collide with a stored one) */
+  generatedId: boolean;
+  event_type: string;
+  user_id: string;
+  class_id: string | null;
+  course_id: string | null;
+  lesson_id: string | null;
+  concept_ids: string[];
+  correct: boolean | null;
+  score: number | null;
+  duration_ms: number | null;
+  occurred_at: string;
+  context: Record<string, unknown> | null;
+  fingerprint: string;
+}
+
+export type EventResult = { ok: true; event: ValidEvent } | { ok: false; errors: FieldError[] };
+
+/** The observation an attempt gives the learner model: `correct` if sent, else `score`. */
+export function outcomeOf(e: { correct: boolean | null; score: number | null }): number | null {
+  if (e.correct !== null) return e.correct ? 1 : 0;
+  return e.score;
+}
+
+function optionalId(
+  r: Record<string, unknown>,
+  field: string,
+  errors: FieldError[],
+): string | null {
+  const v = r[field];
+  if (v === undefined || v === null) return null;
+  const id = externalId(v);
+  if (typeof id === 'string') return id;
+  errors.push({ field, message: id[0]! });
+  return null;
+}
+
+export function validateEvent(input: unknown, nowIso: string): EventResult {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, errors: [{ field: 'event', message: 'must be a JSON object' }] };
+  }
+  const r = input as Record<string, unknown>;
+  const errors: FieldError[] = [];
+
+  const type = r.event_type;
+  if (type === undefined || type === null)
+    errors.push({ field: 'event_type', message: 'is required' });
+  else if (
+    typeof type !== 'string' ||
+    !((EVENT_TYPES as readonly string[]).includes(type) || CUSTOM_TYPE.test(type))
+  ) {
+    errors.push({
+      field: 'event_type',
+      message: `must be one of ${EVENT_TYPES.join(', ')}, or a custom type starting with x-`,
+    });
+  }
+
+  const userId = externalId(r.user_id);
+  if (typeof userId !== 'string') errors.push({ field: 'user_id', message: userId[0]! });
+  const classId = optionalId(r, 'class_id', errors);
+  const courseId = optionalId(r, 'course_id', errors);
+  const lessonId = optionalId(r, 'lesson_id', errors);
+
+  const concepts: string[] = [];
+  if (r.concept_id !== undefined && r.concept_id !== null) {
+    const c = externalId(r.concept_id);
+    if (typeof c === 'string') concepts.push(c);
+    else errors.push({ field: 'concept_id', message: c[0]! });
+  }
+  if (r.concept_ids !== undefined && r.concept_ids !== null) {
+    if (!Array.isArray(r.concept_ids)) {
+      errors.push({ field: 'concept_ids', message: 'must be an array of concept ids' });
+    } else if (r.concept_ids.length > MAX_CONCEPTS) {
+      errors.push({ field: 'concept_ids', message: `must hold at most ${MAX_CONCEPTS} ids` });
+    } else {
+      r.concept_ids.forEach((v, i) => {
+        const c = externalId(v);
+        if (typeof c === 'string') concepts.push(c);
+        else errors.push({ field: `concept_ids.${i}`, message: c[0]! });
+      });
+    }
+  }
+  const conceptIds = [...new Set(concepts)];
+  if (
+    typeof type === 'string' &&
+    NEEDS_CONCEPT.has(type) &&
+    conceptIds.length === 0 &&
+    errors.length === 0
+  ) {
+    errors.push({
+      field: 'concept_id',
+      message: `is required for ${type} (concept_id or concept_ids)`,
+    });
+  }
+
+  let correct: boolean | null = null;
+  if (r.correct !== undefined && r.correct !== null) {
+    if (r.correct === true || r.correct === 1) correct = true;
+    else if (r.correct === false || r.correct === 0) correct = false;
+    else errors.push({ field: 'correct', message: 'must be true or false' });
+  }
+  let score: number | null = null;
+  if (r.score !== undefined && r.score !== null) {
+    if (typeof r.score !== 'number' || !(r.score >= 0 && r.score <= 1)) {
+      errors.push({ field: 'score', message: 'must be a number from 0 to 1' });
+    } else score = r.score;
+  }
+  if (type === 'quiz_attempt' && correct === null && score === null && errors.length === 0) {
+    errors.push({ field: 'correct', message: 'a quiz_attempt needs correct or score' });
+  }
+
+  let durationMs: number | null = null;
+  if (r.duration_ms !== undefined && r.duration_ms !== null) {
+    const d = r.duration_ms;
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d > 2_147_483_647) {
+      errors.push({
+        field: 'duration_ms',
+        message: 'must be a whole number of milliseconds, 0 or more',
+      });
+    } else durationMs = d;
+  }
+
+  let occurredAt = nowIso;
+  if (r.occurred_at !== undefined && r.occurred_at !== null) {
+    const s = r.occurred_at;
+    const canonical = typeof s === 'string' ? canonicalInstant(s) : undefined;
+    const parsed = canonical || typeof s !== 'string' ? undefined : parseInstant(s);
+    if (canonical) occurredAt = canonical;
+    else if (parsed) occurredAt = toIso(parsed.ms);
+    else
+      errors.push({
+        field: 'occurred_at',
+        message: 'must be an ISO-8601 date-time, e.g. 2026-01-05T09:30:00Z',
+      });
+  }
+
+  let context: Record<string, unknown> | null = null;
+  if (r.context !== undefined && r.context !== null) {
+    if (typeof r.context !== 'object' || Array.isArray(r.context)) {
+      errors.push({ field: 'context', message: 'must be a JSON object' });
+    } else if (Buffer.byteLength(JSON.stringify(r.context)) > MAX_CONTEXT_BYTES) {
+      errors.push({
+        field: 'context',
+        message: `must be at most ${MAX_CONTEXT_BYTES} bytes of JSON`,
+      });
+    } else context = r.context as Record<string, unknown>;
+  }
+
+  let id: string | null = null;
+  if (r.id !== undefined && r.id !== null) {
+    if (typeof r.id !== 'string' || !UUID_RE.test(r.id)) {
+      errors.push({
+        field: 'id',
+        message: 'must be a UUID, e.g. 0190f5c4-8a8e-7c52-9d3e-5b1a2c3d4e5f',
+      });
+    } else id = r.id.toLowerCase();
+  }
+
+  if (errors.length > 0) return { ok: false, errors };
+  const content = {
+    event_type: type as string,
+    user_id: userId as string,
+    class_id: classId,
+    course_id: courseId,
+    lesson_id: lessonId,
+    concept_ids: conceptIds,
+    correct,
+    score,
+    duration_ms: durationMs,
+    occurred_at: occurredAt,
+    context,
+  };
+  // A retry of an event that left occurred_at to the server must still match its first copy.
+  const sent =
+    r.occurred_at === undefined || r.occurred_at === null
+      ? { ...content, occurred_at: null }
+      : content;
+  const fingerprint = createHash('sha256').update(JSON.stringify(sent)).digest('base64url');
+  return {
+    ok: true,
+    event: { id: id ?? uuidv7(), generatedId: id === null, ...content, fingerprint },
+  };
+}
