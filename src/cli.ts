@@ -11,7 +11,9 @@ import { DEMO_DEFAULTS } from './demo/generate.ts';
 import { loadDemo } from './demo/load.ts';
 import { demoSummary } from './demo/summary.ts';
 import { parseInstant } from './models/time.ts';
+import { AppError } from './http/errors.ts';
 import { PulseService } from './modules/pulse/pulse.service.ts';
+import { MasteryService } from './modules/learning/mastery.service.ts';
 import { handleSignals, startServer } from './server.ts';
 import { VERSION } from './version.ts';
 
@@ -171,6 +173,39 @@ async function recompute(): Promise<void> {
     console.log(
       `Rebuilt the class projections from the record log of ${database.location} in ${duration_ms} ms.`,
     );
+    const m = await new MasteryService(database.db, database.dialect).recomputeAll();
+    console.log(
+      `Rebuilt concept mastery of ${plural(m.learners, 'learner')} (${plural(m.attempts, 'attempt')}) in ${m.duration_ms} ms.`,
+    );
+  });
+}
+
+async function fit(flags: { concept?: string }): Promise<void> {
+  const cfg = loadConfig();
+  await withDatabase(cfg, async (database) => {
+    const mastery = new MasteryService(database.db, database.dialect);
+    let fits: Awaited<ReturnType<MasteryService['fitAll']>>;
+    try {
+      fits = flags.concept
+        ? { concepts: [await mastery.fitConcept(flags.concept)], skipped: [], duration_ms: 0 }
+        : await mastery.fitAll();
+    } catch (err) {
+      // Not found, too little data: the user's to fix, said in one line.
+      if (err instanceof AppError) throw new CliError(err.message);
+      throw err;
+    }
+    for (const c of fits.concepts) {
+      const p = c.params;
+      const f = (x: number) => x.toFixed(3);
+      console.log(
+        `${c.concept_id}: p_init ${f(p.p_init)}  p_learn ${f(p.p_learn)}  p_slip ${f(p.p_slip)}  ` +
+          `p_guess ${f(p.p_guess)}  (${c.fit?.attempts ?? 0} attempts of ${c.fit?.sequences ?? 0} learners)`,
+      );
+    }
+    for (const s of fits.skipped) console.log(`${s.concept_id}: skipped, ${s.reason}`);
+    console.log(
+      `Fitted ${plural(fits.concepts.length, 'concept')}; mastery replayed with the new parameters.`,
+    );
   });
 }
 
@@ -230,8 +265,16 @@ program
 
 program
   .command('recompute')
-  .description('rebuild the class projections from the record log')
+  .description('rebuild the class projections and concept mastery from the logs')
   .action(recompute);
+
+program
+  .command('fit')
+  .description(
+    "fit BKT parameters per concept by EM from every learner's attempts, then replay mastery",
+  )
+  .option('--concept <id>', 'fit only this concept')
+  .action(fit);
 
 try {
   await program.parseAsync(process.argv);

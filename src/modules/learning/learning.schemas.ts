@@ -172,5 +172,6 @@ export const ConceptResponse = Type.Object({
 });
 export const FitAllResponse = Type.Object({
   concepts: Type.Array(ConceptResponse),
+  skipped: Type.Array(Type.Object({ concept_id: Type.String(), reason: Type.String() })),
   duration_ms: Type.Number(),
 });

@@ -241,12 +241,20 @@ export class MasteryService {
     });
   }
 
+  /** Fits every concept with enough attempts; the others keep their parameters and are listed. */
   async fitAll() {
     const started = performance.now();
     const concepts = [];
-    for (const c of await repo.conceptsWithAttempts(this.db))
-      concepts.push(await this.fitConcept(c));
-    return { concepts, duration_ms: Math.round(performance.now() - started) };
+    const skipped: { concept_id: string; reason: string }[] = [];
+    for (const c of await repo.conceptsWithAttempts(this.db)) {
+      try {
+        concepts.push(await this.fitConcept(c));
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'insufficient_data')) throw err;
+        skipped.push({ concept_id: c, reason: err.message });
+      }
+    }
+    return { concepts, skipped, duration_ms: Math.round(performance.now() - started) };
   }
 
   private conceptView(
