@@ -214,7 +214,7 @@ export class MasteryService {
         sequences: fit.sequences,
         attempts: fit.attempts,
         log_likelihood: fit.logLikelihood,
-        fit_ms: fit.ms,
+        fit_ms: Math.round(fit.ms * 100) / 100,
         fitted_at: fittedAt,
       });
       const out: ConceptMasteryTable[] = [];
