@@ -65,3 +65,23 @@ describe(`API_KEY (${DIALECT})`, () => {
     expect(docs.headers['content-type']).toContain('text/html');
   });
 });
+
+describe(`every documented route (${DIALECT})`, () => {
+  it('rejects a request without credentials, except health and docs', async () => {
+    const doc = (await t.app.inject('/openapi.json')).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const open = new Set(['/health']);
+    let checked = 0;
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      if (open.has(path)) continue;
+      const url = path.replace(/\{[^}]+\}/g, 'x');
+      for (const method of Object.keys(methods)) {
+        const res = await t.app.inject({ method: method.toUpperCase() as 'GET', url });
+        expect(res.statusCode, `${method.toUpperCase()} ${path}`).toBe(401);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(20);
+  });
+});
