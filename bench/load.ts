@@ -12,6 +12,8 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   /** Bodies sent in turn (a ring), for POST. */
   bodies?: Buffer[];
+  /** Builds each body as the request is sent (overrides `bodies`), for POST. */
+  makeBody?: () => string | Buffer;
   /** Paths chosen per request; default the URL's path. */
   path?: () => string;
 }
@@ -32,15 +34,16 @@ export interface LoadStats {
 
 export async function runLoad(opts: LoadOptions): Promise<LoadStats> {
   let next = 0;
-  const { bodies, path } = opts;
-  const dynamic = (bodies && bodies.length > 0) || path !== undefined;
+  const { bodies, makeBody, path } = opts;
+  const dynamic = (bodies && bodies.length > 0) || makeBody !== undefined || path !== undefined;
   const request: autocannon.Request = {
     method: opts.method ?? 'GET',
     ...(dynamic
       ? {
           setupRequest: (req: autocannon.Request) => {
             const out: autocannon.Request = { ...req };
-            if (bodies && bodies.length > 0) out.body = bodies[next++ % bodies.length]!;
+            if (makeBody) out.body = makeBody();
+            else if (bodies && bodies.length > 0) out.body = bodies[next++ % bodies.length]!;
             if (path) out.path = path();
             return out;
           },
@@ -166,4 +169,49 @@ export async function getJson<T>(url: string, headers: Record<string, string>): 
   const res = await fetch(url, { headers });
   if (res.status !== 200) throw new Error(`GET ${url} -> ${res.status}: ${await res.text()}`);
   return (await res.json()) as T;
+}
+
+/**
+ * POSTs a JSON body and returns the status and parsed body. Uses node:http rather than fetch,
+ * whose response-headers timeout (300 s) is too short for a rebuild of a large log.
+ */
+export function postJson<T>(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: T; seconds: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          ...headers,
+        },
+        agent: false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const seconds = (performance.now() - started) / 1000;
+          if (res.statusCode !== 200) {
+            reject(new Error(`POST ${url} -> ${res.statusCode}: ${text.slice(0, 500)}`));
+            return;
+          }
+          resolve({ status: res.statusCode, body: JSON.parse(text) as T, seconds });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`POST ${url}: no answer in ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -21,7 +21,13 @@ export interface Ctx {
    * commit touch pages all over the (class_id, ts) index, which costs SQLite several times more.
    */
   ingestSpanMs: number;
-  connections: { ingest1: number; ingest100: number; mastery: number };
+  connections: {
+    ingest1: number;
+    ingest100: number;
+    mastery: number;
+    events: number;
+    learnerMastery: number;
+  };
   report: Report;
   details: Record<string, unknown>;
   log(msg: string): void;
@@ -29,14 +35,14 @@ export interface Ctx {
 
 /** Largest batch the server takes by default (MAX_RECORDS_PER_REQUEST). */
 export const MAX_BATCH = 10_000;
-const BULK_CONCURRENCY = 4;
+export const BULK_CONCURRENCY = 4;
 const EXPORT_CLASS = 'export-class';
 
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+export const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const mb = (bytes: number) => bytes / 1024 / 1024;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function checkResponses(ctx: Ctx, name: string, s: LoadStats): void {
+export function checkResponses(ctx: Ctx, name: string, s: LoadStats): void {
   ctx.report.add(`${name}.non_2xx`, s.non2xx, 'responses', { op: '==', value: 0 });
   if (s.errors > 0) ctx.report.add(`${name}.errors`, s.errors, 'errors', { op: '==', value: 0 });
   if (s.non2xx > 0 || s.errors > 0) {
@@ -49,7 +55,7 @@ function checkResponses(ctx: Ctx, name: string, s: LoadStats): void {
   }
 }
 
-async function measure(
+export async function measure(
   ctx: Ctx,
   name: string,
   opts: Omit<Parameters<typeof runLoad>[0], 'durationS'>,
@@ -103,7 +109,7 @@ async function storedRows(ctx: Ctx): Promise<{ total: number; newestDay: string 
   return { total, newestDay: newest === null ? null : newest.slice(0, 10) };
 }
 
-function progress(ctx: Ctx, label: string, total: number) {
+export function progress(ctx: Ctx, label: string, total: number) {
   let next = 0.1;
   return (done: number) => {
     if (done / total >= next) {

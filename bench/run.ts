@@ -6,16 +6,24 @@
  *   npm run bench
  *   BENCH_DURATION=3 BENCH_ROWS=100000 npx tsx bench/run.ts
  *   BENCH_ONLY=mastery,export npx tsx bench/run.ts
+ *   BENCH_ONLY=events,learner_mastery,recompute,fit npx tsx bench/run.ts
  *
  * Environment:
  *   BENCH_DURATION     seconds per measurement (default 10)
  *   BENCH_WARMUP       seconds of unrecorded load before each measurement (default 1)
- *   BENCH_ROWS         rows of the fill and of the export class (default 1000000)
- *   BENCH_ONLY         comma list of ingest1, ingest100, mastery, export (default all)
- *   BENCH_CONNECTIONS  override the connection counts (default 100 / 50 / 16)
+ *   BENCH_ROWS         rows of the fill and of the export class, and learning events in the
+ *                      log before the recompute (default 1000000)
+ *   BENCH_ONLY         comma list of ingest1, ingest100, mastery, export, events,
+ *                      learner_mastery, recompute, fit (default all)
+ *   BENCH_CONNECTIONS  override the connection counts (default 100 / 50 / 16; events 50,
+ *                      learner_mastery 16)
  *   BENCH_INGEST_TS    live (default: ingest timestamps within the last minute) or spread
  *                      (over the last 90 days, like the fill)
  *   BENCH_DATABASE_URL postgres:// URL of an empty database to use instead of SQLite
+ *   BENCH_FIT_DATABASE_URL  postgres:// URL of another empty database for the fit phase's own
+ *                      server (default: a fresh SQLite file, also when BENCH_DATABASE_URL is set)
+ *   BENCH_SERVER_NODE_ARGS  extra node flags for the server processes, space-separated, e.g.
+ *                      "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them
  * The server's own settings (API_KEY, SQLITE_SYNCHRONOUS, PG_POOL_SIZE, …) pass through.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,13 +31,23 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAY_MS, DAYS } from './data.ts';
+import { events, fit, learnerMastery, recompute } from './learning.ts';
 import { type Ctx, exportOne, fill, ingest, mastery } from './phases.ts';
 import { formatTable, machineInfo, Report, sourceInfo, writeResults } from './report.ts';
 import { freePort, type ServerHandle, startServer } from './server.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
-const PHASES = ['ingest1', 'ingest100', 'mastery', 'export'] as const;
+const PHASES = [
+  'ingest1',
+  'ingest100',
+  'mastery',
+  'export',
+  'events',
+  'learner_mastery',
+  'recompute',
+  'fit',
+] as const;
 type Phase = (typeof PHASES)[number];
 
 class UsageError extends Error {}
@@ -88,15 +106,22 @@ async function main(): Promise<number> {
   if (pgUrl && !/^postgres(ql)?:\/\//i.test(pgUrl)) {
     throw new UsageError('BENCH_DATABASE_URL must be a postgres:// URL');
   }
+  const fitPgUrl = process.env.BENCH_FIT_DATABASE_URL?.trim() || undefined;
+  if (fitPgUrl && !/^postgres(ql)?:\/\//i.test(fitPgUrl)) {
+    throw new UsageError('BENCH_FIT_DATABASE_URL must be a postgres:// URL');
+  }
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 
   if (loadAtStart > 0.5) {
     log(`note: load average ${loadAtStart.toFixed(2)} at start; other work will skew the figures`);
   }
   const tmp = mkdtempSync(join(os.tmpdir(), 'learntwin-bench-'));
   let server: ServerHandle | undefined;
+  const others: ServerHandle[] = [];
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
+      await Promise.all(others.map((s) => s.stop()));
       if (server) {
         const t = performance.now();
         await server.stop();
@@ -120,7 +145,7 @@ async function main(): Promise<number> {
     const databaseUrl = pgUrl ?? join(tmp, 'bench.db');
     const port = await freePort();
     log(`starting the server on port ${port} (${pgUrl ? redact(pgUrl) : databaseUrl})`);
-    server = await startServer({ root: ROOT, databaseUrl, port });
+    server = await startServer({ root: ROOT, databaseUrl, port, nodeArgs });
     dialect = server.dialect;
     log(`server pid ${server.pid} ready at ${server.url} (${dialect})`);
 
@@ -139,6 +164,8 @@ async function main(): Promise<number> {
         // p99 ≤ 10 ms is a latency target: at 50 connections queueing alone would add 10 ms at
         // 5,000 req/s, so reads are driven by 16 clients.
         mastery: conns || 16,
+        events: conns || 50,
+        learnerMastery: conns || 16,
       },
       report,
       details,
@@ -161,6 +188,21 @@ async function main(): Promise<number> {
         },
       ],
       ['export', () => exportOne(ctx)],
+      ['events', () => events(ctx)],
+      ['learner_mastery', () => learnerMastery(ctx)],
+      ['recompute', () => recompute(ctx)],
+      [
+        'fit',
+        () =>
+          fit(ctx, async () => {
+            const url = fitPgUrl ?? join(tmp, 'fit.db');
+            const port = await freePort();
+            log(`starting the fit server on port ${port} (${fitPgUrl ? redact(url) : url})`);
+            const s = await startServer({ root: ROOT, databaseUrl: url, port, nodeArgs });
+            others.push(s);
+            return s;
+          }),
+      ],
     ];
     for (const [phase, step] of steps) {
       if (phases.includes(phase)) await Promise.race([step(), died]);
@@ -188,6 +230,8 @@ async function main(): Promise<number> {
       phases,
       ingest_ts: ingestTs,
       database: pgUrl ? redact(pgUrl) : 'sqlite (temporary file)',
+      fit_database: fitPgUrl ? redact(fitPgUrl) : 'sqlite (temporary file)',
+      server_node_args: nodeArgs,
       server_env: {
         SQLITE_SYNCHRONOUS: process.env.SQLITE_SYNCHRONOUS ?? 'FULL (default)',
         PG_POOL_SIZE: process.env.PG_POOL_SIZE ?? '10 (default)',

@@ -21,6 +21,8 @@ export interface StartOptions {
   port: number;
   /** Extra environment for the child (PORT, HOST, DATABASE_URL and LOG_LEVEL are set here). */
   env?: Record<string, string | undefined>;
+  /** Extra flags for the child's node, before the script (e.g. --cpu-prof). */
+  nodeArgs?: string[];
   startTimeoutMs?: number;
 }
 
@@ -58,18 +60,22 @@ function forward(child: ChildProcess, tail: string[]): void {
 }
 
 export async function startServer(opts: StartOptions): Promise<ServerHandle> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: opts.root,
-    env: {
-      ...process.env,
-      ...opts.env,
-      PORT: String(opts.port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: opts.databaseUrl,
-      LOG_LEVEL: 'warn',
+  const child = spawn(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'],
+    {
+      cwd: opts.root,
+      env: {
+        ...process.env,
+        ...opts.env,
+        PORT: String(opts.port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: opts.databaseUrl,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const tail: string[] = [];
   forward(child, tail);
   let exitedWith: string | undefined;

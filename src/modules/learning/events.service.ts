@@ -217,19 +217,27 @@ export class EventsService {
 
   private async write(jobs: Job[]): Promise<JobResult[]> {
     const results: JobResult[] = jobs.map(() => ({ inserted: 0, duplicates: 0, conflicts: [] }));
-    // The first copy of an id in the flush is the candidate; later copies compare with it.
+    // The first copy of an id in the flush is stored if the id is new; every later copy (and the
+    // first, when the id was already stored) is judged against what the log then holds.
     const first = new Map<string, ValidEvent>();
     const candidates: { job: number; index: number; event: ValidEvent }[] = [];
+    const repeats: { job: number; index: number; event: ValidEvent }[] = [];
     jobs.forEach((job, j) => {
       for (const { index, event } of job) {
-        const prior = first.get(event.id);
-        if (!prior) {
+        if (!first.has(event.id)) {
           first.set(event.id, event);
           candidates.push({ job: j, index, event });
-        } else if (prior.fingerprint === event.fingerprint) results[j]!.duplicates++;
-        else results[j]!.conflicts.push({ index, id: event.id });
+        } else repeats.push({ job: j, index, event });
       }
     });
+    const judge = (
+      c: { job: number; index: number; event: ValidEvent },
+      stored: string | undefined,
+    ) => {
+      const res = results[c.job]!;
+      if (stored === c.event.fingerprint) res.duplicates++;
+      else res.conflicts.push({ index: c.index, id: c.event.id });
+    };
 
     await this.db.transaction().execute(async (trx) => {
       const receivedAt = new Date().toISOString();
@@ -242,13 +250,15 @@ export class EventsService {
       const existing = notStored.length
         ? await repo.fingerprints(trx, notStored)
         : new Map<string, string>();
+      for (const c of candidates)
+        if (stored.has(c.event.id)) existing.set(c.event.id, c.event.fingerprint);
+      for (const r of repeats) judge(r, existing.get(r.event.id));
       const concepts: EventConceptTable[] = [];
       const learners = new Map<string, ClassLearnerTable>();
       for (const c of candidates) {
         const res = results[c.job]!;
         if (!stored.has(c.event.id)) {
-          if (existing.get(c.event.id) === c.event.fingerprint) res.duplicates++;
-          else res.conflicts.push({ index: c.index, id: c.event.id });
+          judge(c, existing.get(c.event.id));
           continue;
         }
         res.inserted++;
@@ -282,6 +292,7 @@ export class EventsService {
         concepts.filter((c): c is EventConceptTable & { outcome: number } => c.outcome !== null),
       );
     });
+    for (const r of results) r.conflicts.sort((a, b) => a.index - b.index);
     return results;
   }
 }

@@ -83,13 +83,13 @@ export const UserConceptParams = Type.Object({
 export const ConceptParams = Type.Object({
   concept_id: Type.String({ minLength: 1, maxLength: 1024 }),
 });
-export const EventIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const EventIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 1024 }) });
 
 export const HistoryQuery = Type.Object({
   order: Type.Optional(
     Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: 'desc' }),
   ),
-  type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  type: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   concept_id: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
   from: Type.Optional(Type.String({ description: 'ISO date or date-time, inclusive' })),
   to: Type.Optional(

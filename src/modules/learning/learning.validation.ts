@@ -58,6 +58,19 @@ function optionalId(
   return null;
 }
 
+/** JSON with object keys sorted, so that key order is not part of an event's content. */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 export function validateEvent(input: unknown, nowIso: string): EventResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, errors: [{ field: 'event', message: 'must be a JSON object' }] };
@@ -198,7 +211,7 @@ export function validateEvent(input: unknown, nowIso: string): EventResult {
     r.occurred_at === undefined || r.occurred_at === null
       ? { ...content, occurred_at: null }
       : content;
-  const fingerprint = createHash('sha256').update(JSON.stringify(sent)).digest('base64url');
+  const fingerprint = createHash('sha256').update(stableJson(sent)).digest('base64url');
   return {
     ok: true,
     event: { id: id ?? uuidv7(), generatedId: id === null, ...content, fingerprint },
