@@ -1,10 +1,21 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
-import { apiKeyGuard } from './http/auth.ts';
+import { type LearnerDirectory, registerAccess } from './http/access.ts';
 import { registerErrorHandling } from './http/errors.ts';
+import { SECURITY_SCHEMES } from './http/openapi.ts';
+import { RateLimits, registerRateLimits } from './http/rate-limit.ts';
+import { accountsRoutes } from './modules/accounts/accounts.routes.ts';
+import { AccountsService } from './modules/accounts/accounts.service.ts';
+import { auditRoutes } from './modules/audit/audit.routes.ts';
+import { AuditService } from './modules/audit/audit.service.ts';
+import { ApiKeysService } from './modules/auth/api-keys.service.ts';
+import { authRoutes } from './modules/auth/auth.routes.ts';
+import { AuthService } from './modules/auth/auth.service.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { EventsService } from './modules/learning/events.service.ts';
 import { learningRoutes } from './modules/learning/learning.routes.ts';
@@ -16,6 +27,7 @@ import { VERSION } from './version.ts';
 
 export interface AppDeps {
   config: Config;
+  /** a migrated database */
   database: Db;
   logger?: FastifyServerOptions['logger'];
 }
@@ -25,6 +37,11 @@ export interface Services {
   pulse: PulseService;
   events: EventsService;
   mastery: MasteryService;
+  audit: AuditService;
+  accounts: AccountsService;
+  apiKeys: ApiKeysService;
+  auth: AuthService;
+  limits: RateLimits;
 }
 
 declare module 'fastify' {
@@ -37,12 +54,67 @@ export async function buildApp({ config, database, logger }: AppDeps): Promise<F
   const app = Fastify({
     logger: logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
     // Leave the ids clients chose alone: class ids may be long and hold any character.
     routerOptions: { maxParamLength: 1024 },
   });
   registerErrorHandling(app);
   // JSON only: a text/plain body is refused with 415 rather than read as a string.
   app.removeContentTypeParser('text/plain');
+
+  const { db, dialect } = database;
+  const audit = new AuditService(db, app.log);
+  const accounts = new AccountsService(db, audit);
+  const apiKeys = new ApiKeysService(db, audit, config.apiKey);
+  const auth = new AuthService(db, accounts, apiKeys, audit, {
+    jwtSecret: config.jwtSecret,
+    refreshTokenDays: config.refreshTokenDays,
+  });
+  await auth.init();
+  const mastery = new MasteryService(db, dialect, app.log);
+  const services: Services = {
+    ingest: new PulseIngest(db, dialect, config.maxRecordsPerRequest),
+    pulse: new PulseService(db, config.ruleThresholds),
+    events: new EventsService(db, dialect, mastery, config.maxRecordsPerRequest),
+    mastery,
+    audit,
+    accounts,
+    apiKeys,
+    auth,
+    limits: new RateLimits({
+      perMinute: config.rateLimitPerMinute,
+      authPerMinute: config.rateLimitAuthPerMinute,
+      redisUrl: config.redisUrl,
+    }),
+  };
+  app.decorate('services', services);
+  app.addHook('onClose', async () => {
+    await services.ingest.close();
+    await services.events.close();
+    await services.limits.close();
+  });
+
+  // A learner is "in" a class when on its roster or when the class's data names them.
+  const directory: LearnerDirectory = async (learnerId, classIds) =>
+    (await accounts.learnerOnRoster(learnerId, classIds)) ||
+    (await services.events.learnerInClasses(learnerId, classIds)) ||
+    (await services.pulse.learnerInClasses(learnerId, classIds));
+
+  // Order matters: limit by address, then authenticate and authorize, then limit by principal.
+  registerRateLimits(app, services.limits, 'address');
+  registerAccess(app, { authenticate: (req) => auth.authenticate(req), directory });
+  registerRateLimits(app, services.limits, 'principal');
+
+  await app.register(helmet, { global: true });
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? true : [...config.corsOrigins],
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['content-type', 'authorization', 'x-api-key'],
+      exposedHeaders: ['retry-after', 'content-disposition'],
+      maxAge: 600,
+    });
+  }
 
   await app.register(swagger, {
     openapi: {
@@ -51,35 +123,21 @@ export async function buildApp({ config, database, logger }: AppDeps): Promise<F
         title: 'Learntwin API',
         version: VERSION,
         description:
-          'Learning analytics: in-class signals in, class mastery, recommendations and exports out.',
+          'Learning analytics: in-class signals and learning events in; class mastery, concept ' +
+          'mastery, recommendations and exports out. Every data route needs an access token ' +
+          '(POST /api/v1/auth/login) or an API key.',
       },
-      components: {
-        securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
-      },
+      components: { securitySchemes: SECURITY_SCHEMES },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const mastery = new MasteryService(database.db, database.dialect, app.log);
-  const services: Services = {
-    ingest: new PulseIngest(database.db, database.dialect, config.maxRecordsPerRequest),
-    pulse: new PulseService(database.db, config.ruleThresholds),
-    events: new EventsService(database.db, database.dialect, mastery, config.maxRecordsPerRequest),
-    mastery,
-  };
-  app.decorate('services', services);
-  app.addHook('onClose', async () => {
-    await services.ingest.close();
-    await services.events.close();
-  });
-
   healthRoutes(app, database);
-  await app.register(async (data) => {
-    const guard = apiKeyGuard(config.apiKey);
-    if (guard) data.addHook('onRequest', guard);
-    pulseRoutes(data, services);
-    learningRoutes(data, services);
-  });
+  authRoutes(app, services);
+  accountsRoutes(app, services);
+  auditRoutes(app, audit);
+  pulseRoutes(app, services);
+  learningRoutes(app, { ...services, directory });
   return app;
 }

@@ -17,6 +17,16 @@ export interface Config {
   readonly sqliteSynchronous: 'FULL' | 'NORMAL';
   readonly pgPoolSize: number;
   readonly ruleThresholds: RuleThresholds;
+  /** signs access tokens; when unset, a secret is made once and kept in the database */
+  readonly jwtSecret: string | undefined;
+  readonly refreshTokenDays: number;
+  readonly rateLimitPerMinute: number;
+  readonly rateLimitAuthPerMinute: number;
+  readonly redisUrl: string | undefined;
+  /** origins allowed to call the API from a browser; empty: same origin only */
+  readonly corsOrigins: readonly string[];
+  /** trust X-Forwarded-For from a proxy in front (for client addresses in limits and audit) */
+  readonly trustProxy: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -81,6 +91,14 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const databaseUrl = env.DATABASE_URL?.trim() || resolve('data', 'learntwin.db');
   const apiKey = env.API_KEY === undefined || env.API_KEY === '' ? undefined : env.API_KEY;
+  const jwtSecret = env.JWT_SECRET || undefined;
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  }
+  const corsOrigins = (env.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return Object.freeze({
     port: int(env, 'PORT', 8000, 0, 65535),
     host: env.HOST?.trim() || '127.0.0.1',
@@ -92,6 +110,13 @@ export function loadConfig(env: Env = process.env): Config {
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', 'FULL', ['FULL', 'NORMAL'] as const),
     pgPoolSize: int(env, 'PG_POOL_SIZE', 10, 1, 1000),
     ruleThresholds: Object.freeze(ruleThresholds),
+    jwtSecret,
+    refreshTokenDays: int(env, 'REFRESH_TOKEN_DAYS', 30, 1, 365),
+    rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 3000, 0, 10_000_000),
+    rateLimitAuthPerMinute: int(env, 'RATE_LIMIT_AUTH_PER_MINUTE', 10, 0, 10_000),
+    redisUrl: env.REDIS_URL?.trim() || undefined,
+    corsOrigins: Object.freeze(corsOrigins),
+    trustProxy: oneOf(env, 'TRUST_PROXY', 'false', ['true', 'false'] as const) === 'true',
   });
 }
 

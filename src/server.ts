@@ -4,6 +4,25 @@ import type { Config } from './config.ts';
 import { createDatabase, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 
+/** Says at start how to get in: the API_KEY variable, and on a fresh install the setup step. */
+async function announceAccess(app: FastifyInstance, config: Config, url: string): Promise<void> {
+  if (config.apiKey !== undefined) {
+    app.log.info('API_KEY is set: it works as an API key with every scope (X-API-Key or Bearer)');
+  }
+  if (await app.services.auth.setupNeeded()) {
+    const body = JSON.stringify({
+      setup_token: app.services.auth.setupToken,
+      email: 'you@example.org',
+      password: 'a long passphrase',
+    });
+    app.log.warn(
+      `No account exists yet. Create the first administrator (the token works once, until ` +
+        `the server restarts):\n  curl -X POST ${url}/api/v1/auth/setup -H 'content-type: ` +
+        `application/json' -d '${body}'\nor from the shell: learntwin users create-admin --email E`,
+    );
+  }
+}
+
 export interface Running {
   app: FastifyInstance;
   database: Db;
@@ -18,27 +37,23 @@ export async function startServer(config: Config): Promise<Running> {
     sqliteSynchronous: config.sqliteSynchronous,
     pgPoolSize: config.pgPoolSize,
   });
-  const app = await buildApp({ config, database });
+  let app: FastifyInstance | undefined;
   try {
+    // Migrations come first: building the app reads the server's kept secrets.
     const applied = await migrateToLatest(database.db);
+    app = await buildApp({ config, database });
     if (applied.length) app.log.info({ migrations: applied }, 'database migrated');
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
-    await app.close().catch(() => undefined);
+    await app?.close().catch(() => undefined);
     await database.close().catch(() => undefined);
     throw err;
   }
-  app.log.info(
-    {
-      database: database.location,
-      dialect: database.dialect,
-      api_key_required: config.apiKey !== undefined,
-    },
-    'Learntwin is ready',
-  );
+  app.log.info({ database: database.location, dialect: database.dialect }, 'Learntwin is ready');
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  await announceAccess(app, config, url);
   let stopping: Promise<void> | undefined;
   return {
     app,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 describe('the server process (npm start)', () => {
-  it('migrates a new SQLite file, serves, and shuts down cleanly on SIGTERM', async () => {
+  it('migrates a new SQLite file, serves, guides the first run, and shuts down cleanly on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'learntwin-start-'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: {
@@ -33,18 +33,53 @@ describe('the server process (npm start)', () => {
       });
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
+      const json = { 'content-type': 'application/json' };
+      const record = JSON.stringify({
+        class_id: 'c',
+        student_id: 's',
+        stuck: 0,
+        got_it: 1,
+        pause: 0,
+        example: 1,
+        confidence: 8,
+      });
+      // A fresh install is closed: no data without credentials.
+      const anonymous = await fetch(`${url}/api/v1/metrics`, {
+        method: 'POST',
+        headers: json,
+        body: record,
+      });
+      expect(anonymous.status).toBe(401);
+      // The log shows the one-time setup token; it makes the first administrator.
+      const token = /setup_token\\?":\\?"([A-Za-z0-9_-]+)/.exec(out)?.[1];
+      expect(token, out).toBeTruthy();
+      const admin = { email: 'admin@school.example', password: 'correct horse battery' };
+      const setup = await fetch(`${url}/api/v1/auth/setup`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ setup_token: token, ...admin }),
+      });
+      expect(setup.status).toBe(201);
+      const again = await fetch(`${url}/api/v1/auth/setup`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({
+          setup_token: token,
+          email: 'x@y.example',
+          password: 'another long one',
+        }),
+      });
+      expect(again.status).toBe(409);
+      const login = await fetch(`${url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify(admin),
+      });
+      const { access_token } = (await login.json()) as { access_token: string };
       const post = await fetch(`${url}/api/v1/metrics`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          class_id: 'c',
-          student_id: 's',
-          stuck: 0,
-          got_it: 1,
-          pause: 0,
-          example: 1,
-          confidence: 8,
-        }),
+        headers: { ...json, authorization: `Bearer ${access_token}` },
+        body: record,
       });
       expect(await post.json()).toMatchObject({ inserted: 1 });
       expect((await fetch(`${url}/docs/`)).status).toBe(200);

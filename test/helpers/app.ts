@@ -53,22 +53,55 @@ export async function createTestDb(): Promise<TestDb> {
 export interface TestApp {
   app: FastifyInstance;
   database: TestDb;
+  /** the full-scope key that requests carry unless they bring their own credentials */
+  key: string | undefined;
   close(): Promise<void>;
 }
 
-/** An app on a fresh database; `env` adds configuration as environment variables would. */
+export const TEST_KEY = 'test-suite-key';
+
+/**
+ * An app on a fresh database; `env` adds configuration as environment variables would.
+ * Unless `env` sets API_KEY itself, the app has a full-scope API_KEY and `app.inject` sends it
+ * on every request that carries no `x-api-key` or `authorization` header of its own (pass
+ * `{ 'x-api-key': undefined }` to send none). Rate limits are off unless `env` sets them.
+ */
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const database = await createTestDb();
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...env, DATABASE_URL: database.location });
+  const ownKey = !('API_KEY' in env);
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_AUTH_PER_MINUTE: '0',
+    ...(ownKey ? { API_KEY: TEST_KEY } : {}),
+    ...env,
+    DATABASE_URL: database.location,
+  });
   const app = await buildApp({ config, database });
   await app.ready();
+  if (ownKey) withDefaultKey(app, TEST_KEY);
   return {
     app,
     database,
+    key: config.apiKey,
     async close() {
       await app.close();
       await database.drop();
     },
+  };
+}
+
+function withDefaultKey(app: FastifyInstance, key: string): void {
+  const inject = app.inject.bind(app);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  (app as any).inject = (opts: any) => {
+    if (opts === undefined) return inject();
+    if (typeof opts === 'string') opts = { url: opts };
+    const headers: Record<string, unknown> = { ...(opts.headers ?? {}) };
+    const own = 'x-api-key' in headers || 'authorization' in headers;
+    if (!own) headers['x-api-key'] = key;
+    for (const k of Object.keys(headers)) if (headers[k] === undefined) delete headers[k];
+    return inject({ ...opts, headers });
   };
 }
 

@@ -1,9 +1,15 @@
 import type { Migration } from 'kysely';
 import * as createPulse from './2026_11_22_090000_create_pulse.ts';
 import * as createLearning from './2026_11_22_120000_create_learning.ts';
+import * as createAccounts from './2026_11_22_150000_create_accounts.ts';
+import * as createAuth from './2026_11_22_150100_create_auth.ts';
+import * as createAudit from './2026_11_22_150200_create_audit.ts';
 
 /** Every migration, in order. Append only: never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
   '2026_11_22_090000_create_pulse': createPulse,
   '2026_11_22_120000_create_learning': createLearning,
+  '2026_11_22_150000_create_accounts': createAccounts,
+  '2026_11_22_150100_create_auth': createAuth,
+  '2026_11_22_150200_create_audit': createAudit,
 };

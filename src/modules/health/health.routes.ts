@@ -1,3 +1,4 @@
+import { access } from '../../http/access.ts';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
@@ -19,6 +20,7 @@ export function healthRoutes(app: FastifyInstance, database: Db): void {
   app.withTypeProvider<TypeBoxTypeProvider>().get(
     '/health',
     {
+      config: { access: access.public },
       schema: {
         tags: ['operations'],
         summary: 'Liveness and database reachability',

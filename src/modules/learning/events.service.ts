@@ -5,6 +5,7 @@ import type { Database } from '../../db/schema.ts';
 import { AppError, badRequest, notFound } from '../../http/errors.ts';
 import { UUID_RE } from '../../http/input.ts';
 import { windowOf } from '../../http/window.ts';
+import type { WritePermit } from '../pulse/pulse.ingest.ts';
 import type { FieldError } from '../pulse/pulse.validation.ts';
 import * as repo from './learning.repository.ts';
 import type {
@@ -137,7 +138,8 @@ export class EventsService {
     });
   }
 
-  async ingest(body: unknown): Promise<EventIntakeResult> {
+  /** `permit` refuses events the caller may not write; they are reported by index. */
+  async ingest(body: unknown, permit?: WritePermit): Promise<EventIntakeResult> {
     const items = eventsOf(body);
     if (items.length === 0) throw new AppError(422, 'no_events', 'The request holds no events');
     if (items.length > this.maxEvents) {
@@ -153,10 +155,11 @@ export class EventsService {
     const ids: (string | null)[] = items.map(() => null);
     items.forEach((item, index) => {
       const v = validateEvent(item, now);
-      if (v.ok) {
-        job.push({ index, event: v.event });
-        ids[index] = v.event.id;
-      } else rejected.push({ index, errors: v.errors });
+      if (!v.ok) return void rejected.push({ index, errors: v.errors });
+      const denial = permit?.(v.event.class_id, v.event.user_id);
+      if (denial) return void rejected.push({ index, errors: [denial] });
+      job.push({ index, event: v.event });
+      ids[index] = v.event.id;
     });
     if (job.length === 0) {
       throw new AppError(422, 'all_events_rejected', 'No event was valid; nothing was stored', {
@@ -174,10 +177,18 @@ export class EventsService {
     return this.writer.drain();
   }
 
-  async get(id: string) {
+  /** One event; one whose learner the caller may not see is "not found", like a missing one. */
+  async get(id: string, canSee: (learnerId: string) => Promise<boolean> = async () => true) {
     const row = UUID_RE.test(id) ? await repo.getEvent(this.db, id.toLowerCase()) : undefined;
-    if (!row) throw notFound(`No event with id ${JSON.stringify(id)}`);
+    if (!row || !(await canSee(row.user_id))) {
+      throw notFound(`No event with id ${JSON.stringify(id)}`);
+    }
     return eventView(row);
+  }
+
+  /** Has this learner events naming one of these classes? */
+  learnerInClasses(learnerId: string, classIds: string[]): Promise<boolean> {
+    return repo.learnerInClasses(this.db, learnerId, classIds);
   }
 
   /**

@@ -1,3 +1,7 @@
+import { access, canSeeLearner, type LearnerDirectory, principalOf } from '../../http/access.ts';
+import { SECURED } from '../../http/openapi.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import { writePermit } from '../pulse/pulse.routes.ts';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorResponse } from '../pulse/pulse.schemas.ts';
@@ -22,22 +26,28 @@ import {
 import type { MasteryService } from './mastery.service.ts';
 import { Type } from 'typebox';
 
-const security = [{ apiKey: [] }];
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse };
+const security = SECURED;
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 const ClassParams = Type.Object({ class_id: Type.String({ minLength: 1, maxLength: 1024 }) });
 
 export function learningRoutes(
   app: FastifyInstance,
-  deps: { events: EventsService; mastery: MasteryService },
+  deps: {
+    events: EventsService;
+    mastery: MasteryService;
+    audit: AuditService;
+    directory: LearnerDirectory;
+  },
 ): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { events, mastery } = deps;
+  const { events, mastery, audit, directory } = deps;
   const EVENTS = ['learning events'];
   const MASTERY = ['concept mastery'];
 
   r.post(
     '/api/v1/events',
     {
+      config: { access: access.any('events:write') },
       schema: {
         tags: EVENTS,
         summary: 'Record learning events',
@@ -57,12 +67,13 @@ export function learningRoutes(
       // Events are checked one by one so that a bad one is reported, not fatal to its batch.
       validatorCompiler: () => () => true,
     },
-    async (req) => events.ingest(req.body),
+    async (req) => events.ingest(req.body, writePermit(principalOf(req), 'user_id')),
   );
 
   r.get(
     '/api/v1/events/:id',
     {
+      config: { access: access.any('analytics:read') },
       schema: {
         tags: EVENTS,
         summary: 'One event',
@@ -71,12 +82,16 @@ export function learningRoutes(
         response: { 200: EventOut, ...errors },
       },
     },
-    async (req) => events.get(req.params.id),
+    async (req) => {
+      const p = principalOf(req);
+      return events.get(req.params.id, (learnerId) => canSeeLearner(p, learnerId, directory));
+    },
   );
 
   r.get(
     '/api/v1/learners/:user_id/events',
     {
+      config: { access: access.learner('analytics:read') },
       schema: {
         tags: EVENTS,
         summary: "A learner's event history",
@@ -94,6 +109,7 @@ export function learningRoutes(
   r.get(
     '/api/v1/learners/:user_id/mastery',
     {
+      config: { access: access.learner('analytics:read') },
       schema: {
         tags: MASTERY,
         summary: "A learner's mastery of every concept attempted",
@@ -108,6 +124,7 @@ export function learningRoutes(
   r.get(
     '/api/v1/learners/:user_id/mastery/:concept_id',
     {
+      config: { access: access.learner('analytics:read') },
       schema: {
         tags: MASTERY,
         summary: "A learner's mastery of one concept",
@@ -122,6 +139,7 @@ export function learningRoutes(
   r.get(
     '/api/v1/classes/:class_id/concepts/mastery',
     {
+      config: { access: access.class('analytics:read') },
       schema: {
         tags: MASTERY,
         summary: "A class's mastery per concept, with the learner × concept matrix",
@@ -136,6 +154,7 @@ export function learningRoutes(
   r.post(
     '/api/v1/learners/:user_id/mastery/recompute',
     {
+      config: { access: access.learner('analytics:read') },
       schema: {
         tags: MASTERY,
         summary: "Rebuild a learner's mastery from the event log",
@@ -144,25 +163,47 @@ export function learningRoutes(
         response: { 200: RecomputeResponse, ...errors },
       },
     },
-    async (req) => mastery.recomputeLearner(req.params.user_id),
+    async (req) => {
+      const result = await mastery.recomputeLearner(req.params.user_id);
+      await audit.record({
+        action: 'mastery.recompute',
+        principal: req.principal,
+        ip: req.ip,
+        target: req.params.user_id,
+        details: { ...result },
+      });
+      return result;
+    },
   );
 
   r.post(
     '/api/v1/mastery/recompute',
     {
+      config: { access: access.admin },
       schema: {
         tags: MASTERY,
         summary: "Rebuild every learner's mastery from the event log",
         security,
-        response: { 200: RecomputeResponse, 401: ErrorResponse },
+        response: { 200: RecomputeResponse, 401: ErrorResponse, 403: ErrorResponse },
       },
     },
-    async () => mastery.recomputeAll(),
+    async (req) => {
+      const result = await mastery.recomputeAll();
+      await audit.record({
+        action: 'mastery.recompute',
+        principal: req.principal,
+        ip: req.ip,
+        target: '*',
+        details: { ...result },
+      });
+      return result;
+    },
   );
 
   r.get(
     '/api/v1/concepts/:concept_id',
     {
+      config: { access: access.any('analytics:read') },
       schema: {
         tags: MASTERY,
         summary: "A concept's BKT parameters",
@@ -177,6 +218,7 @@ export function learningRoutes(
   r.post(
     '/api/v1/concepts/:concept_id/fit',
     {
+      config: { access: access.admin },
       schema: {
         tags: MASTERY,
         summary: "Fit a concept's BKT parameters by EM from every learner's attempts",
@@ -186,19 +228,38 @@ export function learningRoutes(
         response: { 200: ConceptResponse, ...errors, 422: ErrorResponse },
       },
     },
-    async (req) => mastery.fitConcept(req.params.concept_id),
+    async (req) => {
+      const result = await mastery.fitConcept(req.params.concept_id);
+      await audit.record({
+        action: 'concept.fit',
+        principal: req.principal,
+        ip: req.ip,
+        target: req.params.concept_id,
+      });
+      return result;
+    },
   );
 
   r.post(
     '/api/v1/concepts/fit',
     {
+      config: { access: access.admin },
       schema: {
         tags: MASTERY,
         summary: 'Fit BKT parameters for every concept with attempts',
         security,
-        response: { 200: FitAllResponse, 401: ErrorResponse },
+        response: { 200: FitAllResponse, 401: ErrorResponse, 403: ErrorResponse },
       },
     },
-    async () => mastery.fitAll(),
+    async (req) => {
+      const result = await mastery.fitAll();
+      await audit.record({
+        action: 'concept.fit',
+        principal: req.principal,
+        ip: req.ip,
+        target: '*',
+      });
+      return result;
+    },
   );
 }

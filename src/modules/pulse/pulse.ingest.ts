@@ -6,6 +6,8 @@ import { AppError } from '../../http/errors.ts';
 import { type FieldError, type ValidRecord, validateRecord } from './pulse.validation.ts';
 import { writeBatch } from './pulse.write.ts';
 
+export type WritePermit = (classId: string | null, learnerId: string) => FieldError | null;
+
 export interface IngestResult {
   inserted: number;
   duplicates: number;
@@ -54,7 +56,11 @@ export class PulseIngest {
     });
   }
 
-  async ingest(body: unknown): Promise<IngestResult> {
+  /**
+   * `permit` says whether the caller may write a record about this student in this class; a
+   * record it refuses is reported by index like an invalid one.
+   */
+  async ingest(body: unknown, permit?: WritePermit): Promise<IngestResult> {
     const items = recordsOf(body);
     if (items.length === 0) {
       throw new AppError(422, 'no_records', 'The request holds no records');
@@ -71,8 +77,10 @@ export class PulseIngest {
     const rejected: IngestResult['rejected'] = [];
     items.forEach((item, index) => {
       const v = validateRecord(item, now);
-      if (v.ok) valid.push(v.record);
-      else rejected.push({ index, errors: v.errors });
+      if (!v.ok) return void rejected.push({ index, errors: v.errors });
+      const denial = permit?.(v.record.class_id, v.record.student_id);
+      if (denial) rejected.push({ index, errors: [denial] });
+      else valid.push(v.record);
     });
     if (valid.length === 0) {
       throw new AppError(422, 'all_records_rejected', 'No record was valid; nothing was stored', {

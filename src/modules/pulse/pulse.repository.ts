@@ -230,9 +230,14 @@ export async function studentSumsInRange(
     .execute();
 }
 
-export async function listClasses(q: Q): Promise<ClassSummaryRow[]> {
-  return q
-    .selectFrom('class_students')
+export async function listClasses(
+  q: Q,
+  only: ReadonlySet<string> | 'all',
+): Promise<ClassSummaryRow[]> {
+  if (only !== 'all' && only.size === 0) return [];
+  let query = q.selectFrom('class_students');
+  if (only !== 'all') query = query.where('class_id', 'in', [...only]);
+  return query
     .select((eb) => [
       'class_id',
       eb.fn.sum<number>('n').as('records'),
@@ -279,4 +284,15 @@ export async function rebuildProjections(q: Q): Promise<void> {
       (class_id, student_id, n, stuck, got_it, pause, example, confidence_sum, first_ts, last_ts)
     select class_id, student_id, ${sums}
     from metric_records group by class_id, student_id`.execute(q);
+}
+
+/** Has this student signals in one of these classes? */
+export async function studentInClasses(q: Q, studentId: string, classIds: string[]) {
+  const r = await q
+    .selectFrom('class_students')
+    .select('class_id')
+    .where('class_id', 'in', classIds)
+    .where('student_id', '=', studentId)
+    .executeTakeFirst();
+  return r !== undefined;
 }

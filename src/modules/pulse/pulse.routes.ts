@@ -1,6 +1,16 @@
+import {
+  access,
+  forbidden,
+  isAdmin,
+  type Principal,
+  principalOf,
+  writeDenial,
+} from '../../http/access.ts';
+import { SECURED } from '../../http/openapi.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { PulseIngest } from './pulse.ingest.ts';
+import type { PulseIngest, WritePermit } from './pulse.ingest.ts';
 import {
   ClassesResponse,
   ClassParams,
@@ -17,10 +27,11 @@ import {
 import type { PulseService } from './pulse.service.ts';
 
 const TAGS = ['class pulse'];
-const security = [{ apiKey: [] }];
+const security = SECURED;
 const errors = {
   400: ErrorResponse,
   401: ErrorResponse,
+  403: ErrorResponse,
   404: ErrorResponse,
 };
 
@@ -29,12 +40,19 @@ function contentDisposition(classId: string, ext: string): string {
   return `attachment; filename="${ascii}.${ext}"; filename*=UTF-8''${encodeURIComponent(classId)}.${ext}`;
 }
 
+/** The per-record check of an intake for this principal; none for unrestricted ones. */
+export function writePermit(p: Principal, learnerField: string): WritePermit | undefined {
+  if (isAdmin(p) || (p.role === null && p.classes === 'all')) return undefined;
+  const fields = { classField: 'class_id', learnerField };
+  return (classId, learnerId) => writeDenial(p, { classId, learnerId }, fields);
+}
+
 export function pulseRoutes(
   app: FastifyInstance,
-  deps: { ingest: PulseIngest; pulse: PulseService },
+  deps: { ingest: PulseIngest; pulse: PulseService; audit: AuditService },
 ): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { ingest, pulse } = deps;
+  const { ingest, pulse, audit } = deps;
 
   for (const [url, alias] of [
     ['/api/v1/metrics', false],
@@ -43,6 +61,7 @@ export function pulseRoutes(
     r.post(
       url,
       {
+        config: { access: access.any('metrics:write') },
         schema: {
           tags: TAGS,
           summary: alias
@@ -66,21 +85,26 @@ export function pulseRoutes(
         // Records are checked one by one so that a bad one is reported, not fatal to its batch.
         validatorCompiler: () => () => true,
       },
-      async (req) => ingest.ingest(req.body),
+      async (req) => ingest.ingest(req.body, writePermit(principalOf(req), 'student_id')),
     );
   }
 
   r.get(
     '/api/v1/classes',
     {
+      config: { access: access.any('analytics:read') },
       schema: {
         tags: TAGS,
         summary: 'List classes with record counts, students and last activity',
         security,
-        response: { 200: ClassesResponse, 401: ErrorResponse },
+        response: { 200: ClassesResponse, 401: ErrorResponse, 403: ErrorResponse },
       },
     },
-    async () => pulse.classes(),
+    async (req) => {
+      const p = principalOf(req);
+      if (p.role === 'learner') throw forbidden('Class lists are for staff and API keys');
+      return pulse.classes(isAdmin(p) ? 'all' : p.classes);
+    },
   );
 
   for (const [url, alias] of [
@@ -90,6 +114,7 @@ export function pulseRoutes(
     r.get(
       url,
       {
+        config: { access: access.class('analytics:read') },
         schema: {
           tags: TAGS,
           summary: alias
@@ -115,6 +140,7 @@ export function pulseRoutes(
     r.get(
       url,
       {
+        config: { access: access.class('analytics:read') },
         schema: {
           tags: TAGS,
           summary: alias
@@ -139,6 +165,7 @@ export function pulseRoutes(
     r.get(
       url,
       {
+        config: { access: access.class('export:read') },
         schema: {
           tags: TAGS,
           summary: alias
@@ -156,6 +183,13 @@ export function pulseRoutes(
       async (req, reply) => {
         const format = req.query.format ?? 'csv';
         const stream = await pulse.export(req.params.class_id, req.query, format);
+        await audit.record({
+          action: 'export',
+          principal: req.principal,
+          ip: req.ip,
+          target: req.params.class_id,
+          details: { format, from: req.query.from ?? null, to: req.query.to ?? null },
+        });
         reply
           .header(
             'content-type',

@@ -178,8 +178,14 @@ export class PulseService {
     };
   }
 
-  async classes() {
-    const rows = await repo.listClasses(this.db);
+  /** Does this learner have signals in one of these classes? */
+  learnerInClasses(learnerId: string, classIds: string[]): Promise<boolean> {
+    return repo.studentInClasses(this.db, learnerId, classIds);
+  }
+
+  /** The classes with data, limited to those the caller may see. */
+  async classes(only: ReadonlySet<string> | 'all' = 'all') {
+    const rows = await repo.listClasses(this.db, only);
     return {
       classes: rows.map((r) => ({
         class_id: r.class_id,
