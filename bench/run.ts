@@ -26,6 +26,7 @@
  *                      "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them
  * The server's own settings (API_KEY, SQLITE_SYNCHRONOUS, PG_POOL_SIZE, …) pass through.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,15 @@ import { events, fit, learnerMastery, recompute } from './learning.ts';
 import { type Ctx, exportOne, fill, ingest, mastery } from './phases.ts';
 import { formatTable, machineInfo, Report, sourceInfo, writeResults } from './report.ts';
 import { freePort, type ServerHandle, startServer } from './server.ts';
+
+/**
+ * Every request carries an API key, as in production (a fresh server refuses anonymous data
+ * requests). Rate limits stay on, set high enough not to bite, so that their cost is measured.
+ */
+const SERVER_ENV: Record<string, string | undefined> = {
+  API_KEY: process.env.API_KEY || `bench-${randomBytes(12).toString('hex')}`,
+  RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE || '10000000',
+};
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -145,15 +155,14 @@ async function main(): Promise<number> {
     const databaseUrl = pgUrl ?? join(tmp, 'bench.db');
     const port = await freePort();
     log(`starting the server on port ${port} (${pgUrl ? redact(pgUrl) : databaseUrl})`);
-    server = await startServer({ root: ROOT, databaseUrl, port, nodeArgs });
+    server = await startServer({ root: ROOT, databaseUrl, port, nodeArgs, env: SERVER_ENV });
     dialect = server.dialect;
     log(`server pid ${server.pid} ready at ${server.url} (${dialect})`);
 
-    const apiKey = process.env.API_KEY;
     const ctx: Ctx = {
       url: server.url,
       pid: server.pid,
-      headers: apiKey ? { 'x-api-key': apiKey } : {},
+      headers: { 'x-api-key': SERVER_ENV.API_KEY! },
       durationS,
       warmupS,
       rows,
@@ -198,7 +207,13 @@ async function main(): Promise<number> {
             const url = fitPgUrl ?? join(tmp, 'fit.db');
             const port = await freePort();
             log(`starting the fit server on port ${port} (${fitPgUrl ? redact(url) : url})`);
-            const s = await startServer({ root: ROOT, databaseUrl: url, port, nodeArgs });
+            const s = await startServer({
+              root: ROOT,
+              databaseUrl: url,
+              port,
+              nodeArgs,
+              env: SERVER_ENV,
+            });
             others.push(s);
             return s;
           }),
@@ -235,7 +250,7 @@ async function main(): Promise<number> {
       server_env: {
         SQLITE_SYNCHRONOUS: process.env.SQLITE_SYNCHRONOUS ?? 'FULL (default)',
         PG_POOL_SIZE: process.env.PG_POOL_SIZE ?? '10 (default)',
-        API_KEY: process.env.API_KEY ? 'set' : 'unset',
+        rate_limit_per_minute: SERVER_ENV.RATE_LIMIT_PER_MINUTE,
       },
     },
     machine,

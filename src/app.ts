@@ -105,7 +105,12 @@ export async function buildApp({ config, database, logger }: AppDeps): Promise<F
   registerAccess(app, { authenticate: (req) => auth.authenticate(req), directory });
   registerRateLimits(app, services.limits, 'principal');
 
-  await app.register(helmet, { global: true });
+  await app.register(helmet, {
+    global: true,
+    // The server speaks plain HTTP itself (TLS ends at a proxy, if any): do not make browsers
+    // rewrite its URLs to https.
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsOrigins.includes('*') ? true : [...config.corsOrigins],

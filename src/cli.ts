@@ -1,5 +1,5 @@
 /**
- * The `learntwin` command: serve, migrate, demo and recompute. Run by bin/learntwin.js (through
+ * The `learntwin` command: serve, migrate, demo, recompute, fit, users and import. Run by bin/learntwin.js (through
  * tsx, so no build step) and by `npm run demo`.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -15,6 +15,10 @@ import { AppError } from './http/errors.ts';
 import { PulseService } from './modules/pulse/pulse.service.ts';
 import { MasteryService } from './modules/learning/mastery.service.ts';
 import { handleSignals, startServer } from './server.ts';
+import { createAdmin, importRosterFile, readPassword } from './cli/users.ts';
+import { ensureDemoAccounts } from './demo/accounts.ts';
+import { AccountsService } from './modules/accounts/accounts.service.ts';
+import { AuditService } from './modules/audit/audit.service.ts';
 import { VERSION } from './version.ts';
 
 /** A failure the user can act on: printed as one line, without a stack trace. */
@@ -160,9 +164,14 @@ async function demo(flags: DemoFlags): Promise<void> {
       const first = (await pulse.recommendations(c.id, {})).recommendations[0];
       top.set(c.id, first ? `${first.code} (${first.priority})` : 'none');
     }
+    const first = result.classes[0];
+    const audit = new AuditService(database.db, { error: (o: unknown) => console.error(o) });
+    const accounts = first
+      ? await ensureDemoAccounts(database.db, new AccountsService(database.db, audit), first.id)
+      : [];
     const seconds = (performance.now() - started) / 1000;
     const { location, dialect } = database;
-    console.log(demoSummary({ result, location, dialect, seconds, top, config: cfg }));
+    console.log(demoSummary({ result, location, dialect, seconds, top, config: cfg, accounts }));
   });
 }
 
@@ -209,6 +218,33 @@ async function fit(flags: { concept?: string }): Promise<void> {
   });
 }
 
+async function usersCreateAdmin(flags: { email: string; name?: string; password?: string }) {
+  const cfg = loadConfig();
+  const password = await readPassword(flags.password);
+  await withDatabase(cfg, async (database) => {
+    try {
+      console.log(await createAdmin(database.db, { ...flags, password }));
+    } catch (err) {
+      if (err instanceof Error && !codeOf(err)) throw new CliError(err.message);
+      throw err;
+    }
+  });
+}
+
+async function importRosterCmd(file: string) {
+  await withDatabase(loadConfig(), async (database) => {
+    let out;
+    try {
+      out = await importRosterFile(database.db, file);
+    } catch (err) {
+      if (err instanceof Error && !codeOf(err)) throw new CliError(err.message);
+      throw err;
+    }
+    console.log(out.text);
+    if (!out.ok) process.exitCode = 1;
+  });
+}
+
 const program = new Command()
   .name('learntwin')
   .description(
@@ -219,7 +255,7 @@ const program = new Command()
   .addHelpText(
     'after',
     '\nEnvironment: DATABASE_URL (postgres://… or a SQLite file; default ./data/learntwin.db),\n' +
-      'HOST, PORT, API_KEY, LOG_LEVEL and the RULE_* thresholds.',
+      'HOST, PORT, API_KEY, LOG_LEVEL, JWT_SECRET, REDIS_URL, RATE_LIMIT_* and the RULE_* thresholds.',
   );
 
 program.command('serve').description('start the HTTP API (the same as npm start)').action(serve);
@@ -275,6 +311,29 @@ program
   )
   .option('--concept <id>', 'fit only this concept')
   .action(fit);
+
+const users = program.command('users').description('manage accounts from the shell');
+users
+  .command('create-admin')
+  .description(
+    'create an administrator (also the way in on a fresh install); without --password, the password is read from standard input',
+  )
+  .requiredOption('--email <email>', 'the administrator’s email (their sign-in name)')
+  .option('--name <name>', 'display name (default: the email)')
+  .option(
+    '--password <password>',
+    'at least 10 characters (prefer standard input: it stays out of the shell history)',
+  )
+  .action(usersCreateAdmin);
+
+program
+  .command('import')
+  .description('import data from a file')
+  .command('roster <file>')
+  .description(
+    'import a class roster CSV (class_id,student_id,email,name,role): creates accounts and enrols them',
+  )
+  .action(importRosterCmd);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import type { DemoAccount } from './accounts.ts';
 import type { LoadDemoResult } from './load.ts';
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -18,6 +19,7 @@ export interface SummaryInput {
   /** Top recommendation per class, as the API answers now ("none" when no rule fires). */
   top: Map<string, string>;
   config: Pick<Config, 'host' | 'port' | 'apiKey'>;
+  accounts?: DemoAccount[];
 }
 
 /** The text `learntwin demo` prints: what was loaded, and where to look at it. */
@@ -58,6 +60,24 @@ export function demoSummary(s: SummaryInput): string {
     );
     if (s.config.apiKey !== undefined)
       lines.push('  (API_KEY is set: send it as the X-API-Key header)');
+  }
+  if (s.accounts?.length) {
+    lines.push('', 'Demo accounts (sign in with POST /api/v1/auth/login):');
+    for (const a of s.accounts) {
+      const what =
+        a.role === 'admin'
+          ? 'administrator'
+          : a.role === 'instructor'
+            ? `instructor of ${a.class_id}`
+            : `learner ${a.learner_id} in ${a.class_id}`;
+      const pw = a.password ?? '(exists already; its password was shown when it was made)';
+      lines.push(`  ${a.email.padEnd(26)} ${pw.padEnd(18)} ${what}`);
+    }
+    if (s.accounts.some((a) => a.password)) {
+      lines.push(
+        '  These passwords are shown this once; change them with POST /api/v1/auth/password.',
+      );
+    }
   }
   return lines.join('\n');
 }

@@ -33,7 +33,7 @@ export interface AuditQuery {
 export class AuditService {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: Pick<FastifyBaseLogger, 'error'>,
   ) {}
 
   async record(e: AuditEntry): Promise<void> {
