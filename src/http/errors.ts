@@ -90,7 +90,15 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      return reply.status(status).send(body('invalid_request', err.message));
+      const code =
+        status === 413
+          ? 'payload_too_large'
+          : status === 415
+            ? 'unsupported_media_type'
+            : status === 429
+              ? 'rate_limited'
+              : 'invalid_request';
+      return reply.status(status).send(body(code, err.message));
     }
     req.log.error({ err }, 'request failed');
     return reply

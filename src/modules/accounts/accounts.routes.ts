@@ -1,4 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { access, actorOf } from '../../http/access.ts';
@@ -153,10 +154,12 @@ export function accountsRoutes(
     },
   );
 
+  // The roster arrives as a text/csv body or as a file in a multipart form; both only here.
   void app.register(async (csv) => {
     csv.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) =>
       done(null, body),
     );
+    await csv.register(multipart, { limits: { files: 1, fileSize: csv.initialConfig.bodyLimit } });
     csv.withTypeProvider<TypeBoxTypeProvider>().post(
       '/api/v1/rosters/import',
       {
@@ -165,16 +168,27 @@ export function accountsRoutes(
           tags: USERS,
           summary: 'Import a roster: CSV with class_id,student_id,email,name,role',
           description:
-            'Send the file as the text/csv body. Creates missing accounts (without password), updates names and emails, enrols everyone; bad rows are reported by line.',
+            'Send the file as a text/csv body, or as the file of a multipart/form-data request. Creates missing accounts (without password), updates names and emails, enrols everyone; bad rows are reported by line.',
           security,
-          response: { 200: RosterReport, ...errors, 415: ErrorResponse },
+          consumes: ['text/csv', 'multipart/form-data'],
+          response: { 200: RosterReport, ...errors, 413: ErrorResponse, 415: ErrorResponse },
         },
       },
       async (req) => {
-        if (typeof req.body !== 'string') {
-          throw new AppError(415, 'unsupported_media_type', 'Send the roster as a text/csv body');
+        let text: unknown = req.body;
+        if (req.isMultipart()) {
+          const file = await req.file();
+          if (!file) throw new AppError(400, 'invalid_request', 'The form holds no file');
+          text = (await file.toBuffer()).toString('utf8');
         }
-        return importRoster(req.body, accounts, audit, actorOf(req));
+        if (typeof text !== 'string') {
+          throw new AppError(
+            415,
+            'unsupported_media_type',
+            'Send the roster as a text/csv body or a multipart file',
+          );
+        }
+        return importRoster(text, accounts, audit, actorOf(req));
       },
     );
   });
