@@ -11,6 +11,7 @@ export default tseslint.config(
       'bench/results/',
       'test-output/',
       'scratch/',
+      'web/dist/',
     ],
   },
   js.configs.recommended,

@@ -8,6 +8,7 @@ import type { Db } from './db/database.ts';
 import { type LearnerDirectory, registerAccess } from './http/access.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { SECURITY_SCHEMES } from './http/openapi.ts';
+import { registerWeb } from './http/web.ts';
 import { RateLimits, registerRateLimits } from './http/rate-limit.ts';
 import { accountsRoutes } from './modules/accounts/accounts.routes.ts';
 import { AccountsService } from './modules/accounts/accounts.service.ts';
@@ -30,6 +31,8 @@ export interface AppDeps {
   /** a migrated database */
   database: Db;
   logger?: FastifyServerOptions['logger'];
+  /** the built dashboard (default: web/dist) */
+  webDir?: string;
 }
 
 export interface Services {
@@ -50,7 +53,12 @@ declare module 'fastify' {
   }
 }
 
-export async function buildApp({ config, database, logger }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({
+  config,
+  database,
+  logger,
+  webDir,
+}: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
@@ -144,5 +152,6 @@ export async function buildApp({ config, database, logger }: AppDeps): Promise<F
   auditRoutes(app, audit);
   pulseRoutes(app, services);
   learningRoutes(app, { ...services, directory });
+  await registerWeb(app, webDir);
   return app;
 }

@@ -3,6 +3,7 @@ import type { Role } from '../modules/accounts/accounts.table.ts';
 import { SCOPES, type Scope } from '../modules/auth/auth.table.ts';
 import type { FieldError } from '../modules/pulse/pulse.validation.ts';
 import { AppError } from './errors.ts';
+import { isStaticRoute } from './web.ts';
 
 /**
  * Who is asking. A person signed in with an access token, or an API key (the `API_KEY`
@@ -134,7 +135,9 @@ export function registerAccess(app: FastifyInstance, deps: AccessDeps): void {
   app.addHook('onRoute', (route) => {
     if (route.config?.access) return;
     const open =
-      route.url === '/openapi.json' || OPEN_PREFIXES.some((p) => route.url.startsWith(p));
+      route.url === '/openapi.json' ||
+      OPEN_PREFIXES.some((p) => route.url.startsWith(p)) ||
+      isStaticRoute(route.url);
     if (!open) throw new Error(`Route ${route.method} ${route.url} declares no access policy`);
     route.config = { ...route.config, access: access.public };
   });
