@@ -17,6 +17,8 @@ import { AuditService } from './modules/audit/audit.service.ts';
 import { ApiKeysService } from './modules/auth/api-keys.service.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
+import { LiveHub } from './modules/live/live.hub.ts';
+import { liveRoutes } from './modules/live/live.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { EventsService } from './modules/learning/events.service.ts';
 import { learningRoutes } from './modules/learning/learning.routes.ts';
@@ -45,6 +47,7 @@ export interface Services {
   apiKeys: ApiKeysService;
   auth: AuthService;
   limits: RateLimits;
+  live: LiveHub;
 }
 
 declare module 'fastify' {
@@ -80,10 +83,16 @@ export async function buildApp({
   });
   await auth.init();
   const mastery = new MasteryService(db, dialect, app.log);
+  const live = new LiveHub(app.log, config.redisUrl);
+  await live.start();
   const services: Services = {
-    ingest: new PulseIngest(db, dialect, config.maxRecordsPerRequest),
+    ingest: new PulseIngest(db, dialect, config.maxRecordsPerRequest, {
+      onCommitted: (perClass) => live.publish('metrics', perClass),
+    }),
     pulse: new PulseService(db, config.ruleThresholds),
-    events: new EventsService(db, dialect, mastery, config.maxRecordsPerRequest),
+    events: new EventsService(db, dialect, mastery, config.maxRecordsPerRequest, (perClass) =>
+      live.publish('events', perClass),
+    ),
     mastery,
     audit,
     accounts,
@@ -94,12 +103,17 @@ export async function buildApp({
       authPerMinute: config.rateLimitAuthPerMinute,
       redisUrl: config.redisUrl,
     }),
+    live,
   };
   app.decorate('services', services);
   app.addHook('onClose', async () => {
     await services.ingest.close();
     await services.events.close();
     await services.limits.close();
+  });
+  // Live streams never end by themselves: close them before the server waits for connections.
+  app.addHook('preClose', async () => {
+    await services.live.close();
   });
 
   // A learner is "in" a class when on its roster or when the class's data names them.
@@ -152,6 +166,7 @@ export async function buildApp({
   auditRoutes(app, audit);
   pulseRoutes(app, services);
   learningRoutes(app, { ...services, directory });
+  liveRoutes(app, live);
   await registerWeb(app, webDir);
   return app;
 }

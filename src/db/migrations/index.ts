@@ -4,6 +4,7 @@ import * as createLearning from './2026_11_22_120000_create_learning.ts';
 import * as createAccounts from './2026_11_22_150000_create_accounts.ts';
 import * as createAuth from './2026_11_22_150100_create_auth.ts';
 import * as createAudit from './2026_11_22_150200_create_audit.ts';
+import * as learnerDayIndex from './2026_11_22_160000_learner_day_index.ts';
 
 /** Every migration, in order. Append only: never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_22_150000_create_accounts': createAccounts,
   '2026_11_22_150100_create_auth': createAuth,
   '2026_11_22_150200_create_audit': createAudit,
+  '2026_11_22_160000_learner_day_index': learnerDayIndex,
 };

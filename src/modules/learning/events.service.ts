@@ -130,6 +130,8 @@ export class EventsService {
     private readonly dialect: Dialect,
     private readonly mastery: MasteryService,
     private readonly maxEvents: number,
+    /** told, after each commit, how many events each class got */
+    private readonly onCommitted?: (perClass: Map<string, number>) => void,
   ) {
     this.writer = new BatchWriter({
       write: (jobs) => this.write(jobs),
@@ -250,6 +252,7 @@ export class EventsService {
       else res.conflicts.push({ index: c.index, id: c.event.id });
     };
 
+    const perClass = new Map<string, number>();
     await this.db.transaction().execute(async (trx) => {
       const receivedAt = new Date().toISOString();
       const stored = await repo.insertEvents(
@@ -296,6 +299,13 @@ export class EventsService {
           }
         }
       }
+      perClass.clear();
+      for (const c of candidates) {
+        const classId = c.event.class_id;
+        if (classId !== null && stored.has(c.event.id)) {
+          perClass.set(classId, (perClass.get(classId) ?? 0) + 1);
+        }
+      }
       await repo.insertEventConcepts(trx, this.dialect, concepts);
       await repo.touchClassLearners(trx, this.dialect, [...learners.values()]);
       await this.mastery.apply(
@@ -304,6 +314,7 @@ export class EventsService {
       );
     });
     for (const r of results) r.conflicts.sort((a, b) => a.index - b.index);
+    if (perClass.size > 0) this.onCommitted?.(perClass);
     return results;
   }
 }

@@ -43,12 +43,13 @@ export class PulseIngest {
     db: Kysely<Database>,
     dialect: Dialect,
     private readonly maxRecords: number,
-    opts: { onCommitted?: (classIds: string[]) => void } = {},
+    /** told, after each commit, how many records each class got */
+    opts: { onCommitted?: (perClass: Map<string, number>) => void } = {},
   ) {
     this.writer = new BatchWriter({
       write: async (jobs) => {
-        const { results, classIds } = await writeBatch(db, dialect, jobs);
-        if (classIds.length > 0) opts.onCommitted?.(classIds);
+        const { results, perClass } = await writeBatch(db, dialect, jobs);
+        if (perClass.size > 0) opts.onCommitted?.(perClass);
         return results;
       },
       sizeOf: (job) => job.length,

@@ -296,3 +296,30 @@ export async function studentInClasses(q: Q, studentId: string, classIds: string
     .executeTakeFirst();
   return r !== undefined;
 }
+
+/** A student's sums per day across every class, over whole UTC days [dayFrom, dayTo). */
+export async function learnerDaySums(
+  q: Q,
+  studentId: string,
+  dayFrom: string | null,
+  dayTo: string | null,
+): Promise<(SignalSums & { day: string; classes: number })[]> {
+  let query = q
+    .selectFrom('class_student_day_stats')
+    .select((eb) => ['day', eb.fn.countAll<number>().as('classes'), ...summed(eb)])
+    .where('student_id', '=', studentId);
+  if (dayFrom !== null) query = query.where('day', '>=', dayFrom);
+  if (dayTo !== null) query = query.where('day', '<', dayTo);
+  return query.groupBy('day').orderBy('day').execute();
+}
+
+/** Has this student any signals at all? */
+export async function studentKnown(q: Q, studentId: string): Promise<boolean> {
+  const r = await q
+    .selectFrom('class_student_day_stats')
+    .select('day')
+    .where('student_id', '=', studentId)
+    .limit(1)
+    .executeTakeFirst();
+  return r !== undefined;
+}

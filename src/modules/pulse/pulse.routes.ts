@@ -14,6 +14,8 @@ import type { PulseIngest, WritePermit } from './pulse.ingest.ts';
 import {
   ClassesResponse,
   ClassParams,
+  LearnerPulseParams,
+  LearnerPulseResponse,
   CsvResponse,
   ErrorResponse,
   ExportQuery,
@@ -204,4 +206,23 @@ export function pulseRoutes(
       },
     );
   }
+
+  r.get(
+    '/api/v1/learners/:user_id/pulse',
+    {
+      config: { access: access.learner('analytics:read') },
+      schema: {
+        tags: TAGS,
+        summary: "A learner's own in-class signals per day, across their classes",
+        description:
+          'Daily rates and confidence of one student (the `student_id` of the records). The window ' +
+          'counts whole UTC days: every day `from`/`to` touch is counted whole.',
+        security,
+        params: LearnerPulseParams,
+        querystring: WindowQuery,
+        response: { 200: LearnerPulseResponse, ...errors },
+      },
+    },
+    async (req) => pulse.learnerPulse(req.params.user_id, req.query),
+  );
 }

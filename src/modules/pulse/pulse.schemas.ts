@@ -165,3 +165,15 @@ export const ClassesResponse = Type.Object({
 export const CsvResponse = Type.String({
   description: 'text/csv (or application/x-ndjson with format=ndjson)',
 });
+
+export const LearnerPulseParams = Type.Object({
+  user_id: Type.String({ minLength: 1, maxLength: ID_MAX_CHARS * 4 }),
+});
+
+export const LearnerPulseResponse = Type.Object({
+  user_id: Type.String(),
+  from: Nullable(Type.String({ description: 'start of the first whole UTC day counted' })),
+  to: Nullable(Type.String({ description: 'end (exclusive) of the last whole UTC day counted' })),
+  ...SummaryFields,
+  series: Type.Array(Type.Object({ day: Type.String(), ...SummaryFields })),
+});

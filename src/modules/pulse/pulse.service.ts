@@ -5,7 +5,7 @@ import type { Database } from '../../db/schema.ts';
 import { notFound } from '../../http/errors.ts';
 import { type Recommendation, type RuleThresholds, recommend } from '../../models/class-rules.ts';
 import { windowOf, type WindowQuery } from '../../http/window.ts';
-import { planWindow, type TimeWindow } from '../../models/time.ts';
+import { isMidnight, planWindow, type TimeWindow } from '../../models/time.ts';
 import * as repo from './pulse.repository.ts';
 import { RECORD_FIELDS, type SignalSums } from './pulse.table.ts';
 
@@ -175,6 +175,37 @@ export class PulseService {
       to: m.to,
       based_on: { count: m.count, students: m.students, averages: m.averages },
       recommendations,
+    };
+  }
+
+  /**
+   * A learner's own signals per UTC day across their classes. The window is taken in whole
+   * days: every day it touches counts whole.
+   */
+  async learnerPulse(studentId: string, q: WindowQuery) {
+    const w = windowOf(q);
+    const dayFrom = w.from === null ? null : w.from.slice(0, 10);
+    const dayTo =
+      w.to === null
+        ? null
+        : isMidnight(w.to)
+          ? w.to.slice(0, 10)
+          : new Date(Date.parse(w.to.slice(0, 10)) + 86_400_000).toISOString().slice(0, 10);
+    const rows = await repo.learnerDaySums(this.db, studentId, dayFrom, dayTo);
+    if (rows.length === 0 && !(await repo.studentKnown(this.db, studentId))) {
+      throw notFound(`Learner ${JSON.stringify(studentId)} has no signals`);
+    }
+    let total: SignalSums | undefined;
+    for (const { day: _d, classes: _c, ...s } of rows) total = merge(total, s);
+    return {
+      user_id: studentId,
+      from: dayFrom === null ? null : `${dayFrom}T00:00:00.000Z`,
+      to: dayTo === null ? null : `${dayTo}T00:00:00.000Z`,
+      ...summarise(total),
+      series: rows.map(({ day, classes: _c, ...s }) => ({
+        day,
+        ...summarise(merge(undefined, s)),
+      })),
     };
   }
 

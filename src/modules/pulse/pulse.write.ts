@@ -14,7 +14,8 @@ export interface JobResult {
 export interface WriteOutcome {
   results: JobResult[];
   /** classes that received new records */
-  classIds: string[];
+  /** records stored per class */
+  perClass: Map<string, number>;
 }
 
 function emptySums(ts: string): SignalSums {
@@ -70,7 +71,7 @@ export async function writeBatch(
   });
 
   const results = jobs.map((_, j) => ({ inserted: 0, duplicates: batchDup[j]! }));
-  const classIds = new Set<string>();
+  const perClass = new Map<string, number>();
   await db.transaction().execute(async (trx) => {
     const receivedAt = new Date().toISOString();
     const newIds = await repo.insertRecords(trx, dialect, toStore, receivedAt);
@@ -86,7 +87,7 @@ export async function writeBatch(
         return;
       }
       res.inserted++;
-      classIds.add(r.class_id);
+      perClass.set(r.class_id, (perClass.get(r.class_id) ?? 0) + 1);
       const day = dayOf(r.ts);
       const sk = `${r.class_id}\u0000${r.student_id}`;
       const dk = `${sk}\u0000${day}`;
@@ -106,5 +107,5 @@ export async function writeBatch(
     await repo.addStudentDaySums(trx, dialect, [...perDay.values()]);
     await repo.addStudentSums(trx, dialect, [...perStudent.values()]);
   });
-  return { results, classIds: [...classIds] };
+  return { results, perClass };
 }
