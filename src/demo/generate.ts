@@ -64,7 +64,7 @@ export function planDemo(opts: DemoOptions): DemoPlan {
   return { seed: opts.seed, classes, days: schoolDays(until, opts.days) };
 }
 
-interface Student {
+export interface Student {
   id: string;
   ability: number;
   /** Personal lean towards looking at examples and towards pausing. */
@@ -76,7 +76,7 @@ interface Student {
  * Latent traits. Roles go by a seeded ranking rather than a coin flip so that every class,
  * however small, has its struggling students (and larger ones their excellent ones).
  */
-function students(seed: number, cls: DemoPlan['classes'][number]): Student[] {
+export function demoStudents(seed: number, cls: DemoPlan['classes'][number]): Student[] {
   const p = cls.profile;
   const n = cls.students.length;
   const nStruggling = Math.max(n >= 3 ? 1 : 0, Math.round(n * p.struggling));
@@ -112,7 +112,7 @@ const toMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.
 const bit = (b: boolean): 0 | 1 => (b ? 1 : 0);
 
 /** The periods a class has on a day: the daily lesson, plus the extra one on its weekdays. */
-function lessonsOn(cls: DemoClass, day: string): number[] {
+export function lessonsOn(cls: DemoClass, day: string): number[] {
   const wd = new Date(`${day}T00:00:00Z`).getUTCDay();
   const [extra, weekdays] = cls.extra;
   return weekdays.includes(wd) ? [cls.daily, extra].sort((a, b) => a - b) : [cls.daily];
@@ -174,7 +174,7 @@ function* lessonRecords(
 /** Every record of the plan, class by class and day by day (lazily: large plans stay cheap). */
 export function* demoRecords(plan: DemoPlan): Generator<DemoRecord> {
   for (const cls of plan.classes) {
-    const roster = students(plan.seed, cls);
+    const roster = demoStudents(plan.seed, cls);
     for (const day of plan.days) {
       // Some topics are harder than others, for the whole class at once.
       const difficulty = 0.05 * gaussian(rngFor(plan.seed, 'day', cls.id, day));

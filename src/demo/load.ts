@@ -1,7 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../db/dialect.ts';
 import type { Database } from '../db/schema.ts';
+import { EventsService } from '../modules/learning/events.service.ts';
+import { MasteryService } from '../modules/learning/mastery.service.ts';
 import { PulseIngest } from '../modules/pulse/pulse.ingest.ts';
+import { type DemoEvent, demoEvents } from './events.ts';
 import { type DemoOptions, type DemoRecord, demoRecords, planDemo } from './generate.ts';
 import type { Focus } from './profiles.ts';
 
@@ -26,6 +29,8 @@ export interface LoadDemoResult {
   to: string | null;
   /** The school days covered (YYYY-MM-DD). */
   days: string[];
+  /** Learning events (quiz attempts, lessons completed) generated and stored. */
+  events: { total: number; inserted: number; duplicates: number };
 }
 
 /**
@@ -51,6 +56,7 @@ export async function loadDemo(
     from: null,
     to: null,
     days: plan.days,
+    events: { total: 0, inserted: 0, duplicates: 0 },
   };
 
   const flush = async (batch: DemoRecord[]) => {
@@ -79,6 +85,23 @@ export async function loadDemo(
   }
   if (batch.length > 0) await flush(batch);
   await ingest.close();
+
+  // Learning events go through the event intake too, so concept mastery is kept as the API would.
+  const events = new EventsService(db, dialect, new MasteryService(db, dialect), batchSize);
+  let eventBatch: DemoEvent[] = [];
+  const flushEvents = async () => {
+    const r = await events.ingest(eventBatch);
+    result.events.inserted += r.inserted;
+    result.events.duplicates += r.duplicates;
+    eventBatch = [];
+  };
+  for (const e of demoEvents(plan)) {
+    eventBatch.push(e);
+    result.events.total++;
+    if (eventBatch.length === batchSize) await flushEvents();
+  }
+  if (eventBatch.length > 0) await flushEvents();
+  await events.close();
 
   result.classes = plan.classes.map((c) => ({
     id: c.id,

@@ -33,6 +33,9 @@ export function demoSummary(s: SummaryInput): string {
     `  records      ${n(r.records)}: ${n(r.inserted)} inserted, ${n(r.duplicates)} duplicates` +
       (r.rejected ? `, ${n(r.rejected)} rejected` : ''),
   ];
+  lines.push(
+    `  events       ${n(r.events.total)} quiz attempts and lessons: ${n(r.events.inserted)} inserted, ${n(r.events.duplicates)} duplicates`,
+  );
   if (r.records > 0 && r.inserted === 0) {
     lines.push('  (every record was already stored by an earlier run with this seed)');
   }
@@ -56,7 +59,8 @@ export function demoSummary(s: SummaryInput): string {
       `  GET ${cls}/mastery?by=student`,
       `  GET ${cls}/recommendations`,
       `  GET ${cls}/export?format=csv`,
-      `  API docs: ${base}/docs`,
+      `  GET ${cls}/concepts/mastery`,
+      `  Dashboard: ${base}/   ·   API docs: ${base}/docs`,
     );
     if (s.config.apiKey !== undefined)
       lines.push('  (API_KEY is set: send it as the X-API-Key header)');
