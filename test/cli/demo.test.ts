@@ -137,10 +137,42 @@ describe(`loadDemo through the API (${DIALECT})`, () => {
     expect(stuckMany.length).toBeGreaterThanOrEqual(5);
   });
 
+  it('gives every class concept mastery from quiz attempts, lower for its struggling students', async () => {
+    expect(first.events.inserted).toBe(first.events.total);
+    expect(first.events.total).toBeGreaterThan(3000);
+    for (const classId of Object.keys(DESIGNED)) {
+      const cm = await get(`/api/v1/classes/${classId}/concepts/mastery`);
+      expect(cm.concepts.length, classId).toBe(6);
+      const means = (cm.concepts as { mean_mastery: number }[]).map((c) => c.mean_mastery);
+      expect(Math.max(...means) - Math.min(...means), classId).toBeGreaterThan(5);
+      const { by_student } = await get(`/api/v1/classes/${classId}/mastery?by=student`);
+      const rows = by_student as { student_id: string; averages: { stuck: number } }[];
+      const weak = rows.filter((r) => r.averages.stuck >= 0.45).map((r) => r.student_id);
+      const avgMastery = async (ids: string[]) => {
+        let sum = 0;
+        for (const id of ids) {
+          const m = await get(`/api/v1/learners/${id}/mastery`);
+          const c = m.concepts as { mastery: number }[];
+          sum += c.reduce((a, x) => a + x.mastery, 0) / c.length;
+        }
+        return sum / ids.length;
+      };
+      const strong = rows.filter((r) => r.averages.stuck < 0.1).map((r) => r.student_id);
+      if (weak.length && strong.length) {
+        expect(await avgMastery(weak), classId).toBeLessThan(await avgMastery(strong));
+      }
+    }
+  });
+
   it('reports every record as a duplicate when loaded again, and changes nothing', async () => {
     const before = await get('/api/v1/classes');
     const again = await loadDemo(t.database.db, t.database.dialect, OPTS);
     expect(again).toMatchObject({ inserted: 0, duplicates: first.records, rejected: 0 });
+    expect(again.events).toEqual({
+      total: first.events.total,
+      inserted: 0,
+      duplicates: first.events.total,
+    });
     expect(await get('/api/v1/classes')).toEqual(before);
   });
 });
