@@ -76,7 +76,7 @@ export async function buildApp({
   const { db, dialect } = database;
   const audit = new AuditService(db, app.log);
   const accounts = new AccountsService(db, audit);
-  const apiKeys = new ApiKeysService(db, audit, config.apiKey);
+  const apiKeys = new ApiKeysService(db, audit, accounts, config.apiKey);
   const auth = new AuthService(db, accounts, apiKeys, audit, {
     jwtSecret: config.jwtSecret,
     refreshTokenDays: config.refreshTokenDays,
@@ -116,11 +116,10 @@ export async function buildApp({
     await services.live.close();
   });
 
-  // A learner is "in" a class when on its roster or when the class's data names them.
-  const directory: LearnerDirectory = async (learnerId, classIds) =>
-    (await accounts.learnerOnRoster(learnerId, classIds)) ||
-    (await services.events.learnerInClasses(learnerId, classIds)) ||
-    (await services.pulse.learnerInClasses(learnerId, classIds));
+  // A learner is "in" a class when its roster says so. Data alone does not count: whoever may
+  // write to a class could otherwise name any learner in a record and read all their history.
+  const directory: LearnerDirectory = (learnerId, classIds) =>
+    accounts.learnerOnRoster(learnerId, classIds);
 
   // Order matters: limit by address, then authenticate and authorize, then limit by principal.
   registerRateLimits(app, services.limits, 'address');

@@ -16,7 +16,7 @@ import { PulseService } from './modules/pulse/pulse.service.ts';
 import { MasteryService } from './modules/learning/mastery.service.ts';
 import { handleSignals, startServer } from './server.ts';
 import { createAdmin, importRosterFile, readPassword } from './cli/users.ts';
-import { ensureDemoAccounts } from './demo/accounts.ts';
+import { ensureDemoAccounts, ensureDemoRosters } from './demo/accounts.ts';
 import { AccountsService } from './modules/accounts/accounts.service.ts';
 import { AuditService } from './modules/audit/audit.service.ts';
 import { VERSION } from './version.ts';
@@ -166,9 +166,13 @@ async function demo(flags: DemoFlags): Promise<void> {
     }
     const first = result.classes[0];
     const audit = new AuditService(database.db, { error: (o: unknown) => console.error(o) });
-    const accounts = first
-      ? await ensureDemoAccounts(database.db, new AccountsService(database.db, audit), first.id)
-      : [];
+    const service = new AccountsService(database.db, audit);
+    await ensureDemoRosters(
+      database.db,
+      service,
+      result.classes.map((c) => c.id),
+    );
+    const accounts = first ? await ensureDemoAccounts(database.db, service, first.id) : [];
     const seconds = (performance.now() - started) / 1000;
     const { location, dialect } = database;
     console.log(demoSummary({ result, location, dialect, seconds, top, config: cfg, accounts }));

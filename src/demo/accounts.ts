@@ -15,6 +15,39 @@ export interface DemoAccount {
 const DOMAIN = 'learntwin.example';
 
 /**
+ * Puts every student of the demo classes on their class's roster (as learner accounts without
+ * email or password: they exist for membership, not to sign in), so that teachers can open
+ * their learners' pages.
+ */
+export async function ensureDemoRosters(
+  db: Kysely<Database>,
+  accounts: AccountsService,
+  classIds: string[],
+): Promise<number> {
+  let added = 0;
+  for (const classId of classIds) {
+    const rows = await db
+      .selectFrom('class_students')
+      .select('student_id')
+      .where('class_id', '=', classId)
+      .orderBy('student_id')
+      .execute();
+    for (const { student_id } of rows) {
+      let user = await accounts.byLearnerId(student_id);
+      if (!user) {
+        const made = await accounts.create(
+          { name: student_id, role: 'learner', learner_id: student_id },
+          { principal: null, ip: null },
+        );
+        user = await accounts.byId(made.id);
+      }
+      if (user && (await accounts.enrol(classId, user))) added++;
+    }
+  }
+  return added;
+}
+
+/**
  * A demo administrator, an instructor of the first demo class and one of its students as a
  * learner. Passwords are random and printed once; no password is ever built in.
  */
@@ -46,7 +79,14 @@ export async function ensureDemoAccounts(
   for (const w of wanted) {
     let user = await accounts.byEmail(w.email);
     let password: string | null = null;
-    if (!user) {
+    const rostered = !user && w.learner_id ? await accounts.byLearnerId(w.learner_id) : undefined;
+    if (rostered && rostered.password_hash === null) {
+      // The student is on the roster already: give that account a way to sign in.
+      password = randomToken(12);
+      await accounts.update(rostered.id, { email: w.email, name: 'Demo Learner' }, actor);
+      await accounts.setPassword(rostered.id, password);
+      user = await accounts.byId(rostered.id);
+    } else if (!user) {
       password = randomToken(12);
       const names = { admin: 'Demo Admin', instructor: 'Demo Teacher', learner: 'Demo Learner' };
       const made = await accounts.create(

@@ -5,7 +5,7 @@ import type { Database } from '../../db/schema.ts';
 import { isAdmin, type Principal, forbidden, unauthorized } from '../../http/access.ts';
 import { AppError, notFound } from '../../http/errors.ts';
 import { parseInstant } from '../../models/time.ts';
-import type { Actor } from '../accounts/accounts.service.ts';
+import type { AccountsService, Actor } from '../accounts/accounts.service.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import * as repo from './auth.repository.ts';
 import { SCOPES, type ApiKeyTable, type Scope } from './auth.table.ts';
@@ -49,6 +49,7 @@ export class ApiKeysService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly audit: AuditService,
+    private readonly accounts: AccountsService,
     envApiKey: string | undefined,
   ) {
     this.envKey = envApiKey === undefined ? undefined : digest(envApiKey);
@@ -75,6 +76,22 @@ export class ApiKeysService {
     if (k.expires_at !== null && k.expires_at <= now.toISOString()) {
       throw unauthorized('The API key has expired', 'api_key_expired');
     }
+    const scopes = new Set(JSON.parse(k.scopes) as Scope[]);
+    let classes: Principal['classes'] =
+      k.class_ids === null ? 'all' : new Set(JSON.parse(k.class_ids) as string[]);
+    // A key never reaches further than the person who made it can today.
+    if (k.created_by !== null) {
+      const owner = await this.accounts.byId(k.created_by);
+      if (!owner || owner.active !== 1 || owner.role === 'learner') {
+        throw unauthorized('The API key belongs to an account that can no longer use it');
+      }
+      if (owner.role === 'instructor') {
+        scopes.delete('admin');
+        const teaching = new Set(await this.accounts.classesOf(owner.id));
+        classes =
+          classes === 'all' ? teaching : new Set([...classes].filter((c) => teaching.has(c)));
+      }
+    }
     if (k.last_used_at === null || now.getTime() - Date.parse(k.last_used_at) > TOUCH_EVERY_MS) {
       await repo.touchApiKey(this.db, k.id, now.toISOString());
     }
@@ -84,8 +101,8 @@ export class ApiKeysService {
       label: k.name,
       role: null,
       learnerId: null,
-      scopes: new Set(JSON.parse(k.scopes) as Scope[]),
-      classes: k.class_ids === null ? 'all' : new Set(JSON.parse(k.class_ids) as string[]),
+      scopes,
+      classes,
     };
   }
 
@@ -107,6 +124,13 @@ export class ApiKeysService {
       const foreign = classIds.filter((c) => mine !== 'all' && !mine.has(c));
       if (foreign.length)
         throw invalid('class_ids', `includes classes you do not teach: ${foreign.join(', ')}`);
+    }
+    // The admin scope reaches every class and every admin route: a class list would not hold.
+    if (classIds !== null && scopes.includes('admin')) {
+      throw invalid(
+        'class_ids',
+        'cannot restrict a key with the admin scope, which sees every class',
+      );
     }
     let expiresAt: string | null = null;
     if (input.expires_at != null) {

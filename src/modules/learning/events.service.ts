@@ -188,10 +188,6 @@ export class EventsService {
     return eventView(row);
   }
 
-  /** Has this learner events naming one of these classes? */
-  learnerInClasses(learnerId: string, classIds: string[]): Promise<boolean> {
-    return repo.learnerInClasses(this.db, learnerId, classIds);
-  }
 
   /**
    * A page of a learner's events. The cursor is the (occurred_at, id) of the last event

@@ -353,14 +353,3 @@ export async function history(q: Q, h: HistoryQuery): Promise<LearningEvent[]> {
   }
   return query.orderBy('e.occurred_at', h.order).orderBy('e.id', h.order).limit(h.limit).execute();
 }
-
-/** Has this learner events that name one of these classes? */
-export async function learnerInClasses(q: Q, userId: string, classIds: string[]) {
-  const r = await q
-    .selectFrom('class_learners')
-    .select('class_id')
-    .where('class_id', 'in', classIds)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  return r !== undefined;
-}

@@ -286,17 +286,6 @@ export async function rebuildProjections(q: Q): Promise<void> {
     from metric_records group by class_id, student_id`.execute(q);
 }
 
-/** Has this student signals in one of these classes? */
-export async function studentInClasses(q: Q, studentId: string, classIds: string[]) {
-  const r = await q
-    .selectFrom('class_students')
-    .select('class_id')
-    .where('class_id', 'in', classIds)
-    .where('student_id', '=', studentId)
-    .executeTakeFirst();
-  return r !== undefined;
-}
-
 /** A student's sums per day across every class, over whole UTC days [dayFrom, dayTo). */
 export async function learnerDaySums(
   q: Q,

@@ -209,10 +209,6 @@ export class PulseService {
     };
   }
 
-  /** Does this learner have signals in one of these classes? */
-  learnerInClasses(learnerId: string, classIds: string[]): Promise<boolean> {
-    return repo.studentInClasses(this.db, learnerId, classIds);
-  }
 
   /** The classes with data, limited to those the caller may see. */
   async classes(only: ReadonlySet<string> | 'all' = 'all') {

@@ -96,10 +96,11 @@ describe(`GET /api/v1/learners/{user_id}/pulse (${DIALECT})`, () => {
   });
 
   it('lets the learner see their own pulse and nobody else’s', async () => {
-    const kim = await signedIn(t, 'learner', { learner_id: 'kim' });
+    const kim = await signedIn(t, 'learner', { learner_id: 'kim', classes: ['p2'] });
     expect((await pulse('kim', '', kim.headers)).statusCode).toBe(200);
     expect((await pulse('lou', '', kim.headers)).statusCode).toBe(403);
-    const teacher = await signedIn(t, 'instructor', { classes: ['p2'] });
+    // Teachers reach the learners on their class's roster; lou has data in p1 but is on no roster.
+    const teacher = await signedIn(t, 'instructor', { classes: ['p2', 'p1'] });
     expect((await pulse('kim', '', teacher.headers)).statusCode).toBe(200);
     expect((await pulse('lou', '', teacher.headers)).statusCode).toBe(403);
   });
