@@ -68,6 +68,8 @@ export async function buildApp({
     trustProxy: config.trustProxy,
     // Leave the ids clients chose alone: class ids may be long and hold any character.
     routerOptions: { maxParamLength: 1024 },
+    // A field the API does not know is refused with its name, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   registerErrorHandling(app);
   // JSON only: a text/plain body is refused with 415 rather than read as a string.

@@ -444,6 +444,9 @@ describe(`account changes (${DIALECT})`, () => {
     await ok(await patch({ role: 'instructor' }));
     expect((await get('/api/v1/users', who.headers)).statusCode).toBe(403);
     expect((await get(`/api/v1/classes/${B}/mastery`, who.headers)).statusCode).toBe(403);
+    // A role change clears the memberships: they teach nothing until enrolled again.
+    expect((await get(`/api/v1/classes/${A}/mastery`, who.headers)).statusCode).toBe(403);
+    await t.app.inject({ method: 'PUT', url: `/api/v1/classes/${A}/members/${who.user.id}` });
     await ok(await get(`/api/v1/classes/${A}/mastery`, who.headers));
 
     await ok(await patch({ role: 'learner', learner_id: 'demoted-instructor' }));

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql, type SqlBool } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { ClassMemberTable, Role, User, UserTable } from './accounts.table.ts';
 
@@ -35,10 +35,11 @@ export function listUsers(
   if (f.active !== undefined) q = q.where('active', '=', f.active ? 1 : 0);
   if (f.q) {
     const like = `%${f.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    // ESCAPE is spelled out: SQLite's LIKE has no escape character unless told (PostgreSQL's is \).
     q = q.where((eb) =>
       eb.or([
-        eb(eb.fn('lower', ['name']), 'like', eb.val(like)),
-        eb('email', 'like', like),
+        sql<SqlBool>`lower(${sql.ref('name')}) like ${like} escape '\\'`,
+        sql<SqlBool>`${sql.ref('email')} like ${like} escape '\\'`,
         eb('learner_id', '=', f.q!),
       ]),
     );
@@ -62,6 +63,16 @@ export const upsertMember = (db: Q, row: ClassMemberTable) =>
     .values(row)
     .onConflict((oc) => oc.columns(['class_id', 'user_id']).doUpdateSet({ role: row.role }))
     .execute();
+
+/** Takes an account out of every class; returns the classes it was in. */
+export async function leaveAllClasses(db: Q, userId: string): Promise<string[]> {
+  const rows = await db
+    .deleteFrom('class_members')
+    .where('user_id', '=', userId)
+    .returning('class_id')
+    .execute();
+  return rows.map((r) => r.class_id).sort();
+}
 
 export const memberOf = (db: Q, classId: string, userId: string) =>
   db

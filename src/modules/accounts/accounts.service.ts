@@ -4,6 +4,7 @@ import type { Database } from '../../db/schema.ts';
 import type { Principal } from '../../http/access.ts';
 import { AppError, notFound } from '../../http/errors.ts';
 import type { AuditService } from '../audit/audit.service.ts';
+import { revokeUserTokens } from '../auth/auth.repository.ts';
 import { hashPassword, passwordProblem } from '../auth/secrets.ts';
 import * as repo from './accounts.repository.ts';
 import type { Role, User } from './accounts.table.ts';
@@ -190,12 +191,19 @@ export class AccountsService {
       set.password_hash = await hashPassword(patch.password);
     }
     await repo.updateUser(this.db, id, set);
+    // Memberships were made for the old role: a learner made instructor must not start
+    // teaching the classes they sat in. The administrator enrols them anew.
+    const leftClasses = next.role !== u.role ? await repo.leaveAllClasses(this.db, id) : [];
+    if (patch.password !== undefined || (patch.active === false && u.active === 1)) {
+      // A reset or a deactivation ends the sessions the account had, as an own change does.
+      await revokeUserTokens(this.db, id, now);
+    }
     const base = { principal: actor.principal, ip: actor.ip, target: id };
     if (next.role !== u.role) {
       await this.audit.record({
         ...base,
         action: 'user.role_change',
-        details: { from: u.role, to: next.role },
+        details: { from: u.role, to: next.role, classes_left: leftClasses },
       });
     }
     if (patch.active !== undefined && (patch.active ? 1 : 0) !== u.active) {

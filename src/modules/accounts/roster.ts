@@ -28,18 +28,21 @@ export async function importRoster(
   audit: AuditService,
   actor: Actor,
 ): Promise<RosterReport> {
-  let records: Record<string, string>[];
+  let parsed: { record: Record<string, string>; info: { lines: number } }[];
   try {
-    records = parse(csv, {
+    parsed = parse(csv, {
       columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
       skip_empty_lines: true,
       trim: true,
       bom: true,
       relax_column_count: true,
+      // the line each record ends on: blank lines are skipped, not forgotten, in the report
+      info: true,
     });
   } catch (e) {
     throw new AppError(400, 'invalid_csv', `The CSV cannot be read: ${(e as Error).message}`);
   }
+  const records = parsed.map((p) => p.record);
   const header = records.length ? Object.keys(records[0]!) : csvHeader(csv);
   if (
     !header.includes('class_id') ||
@@ -59,8 +62,8 @@ export async function importRoster(
     memberships_added: 0,
     rejected: [],
   };
-  for (const [i, rec] of records.entries()) {
-    const line = i + 2; // the header is line 1
+  for (const { record: rec, info } of parsed) {
+    const line = info.lines; // the header is line 1
     try {
       const errors = await importRow(rec, accounts, actor, report);
       if (errors.length) report.rejected.push({ line, errors });

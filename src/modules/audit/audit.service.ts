@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql, type SqlBool } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../../db/schema.ts';
 import type { Principal } from '../../http/access.ts';
@@ -62,8 +62,10 @@ export class AuditService {
     const limit = q.limit ?? 100;
     let sel = this.db.selectFrom('audit_log').selectAll();
     if (q.action) {
+      const prefix = `${q.action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`;
+      // ESCAPE is spelled out: SQLite's LIKE has none unless told (api\_key.* found nothing).
       sel = q.action.endsWith('.*')
-        ? sel.where('action', 'like', `${q.action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`)
+        ? sel.where(sql<SqlBool>`${sql.ref('action')} like ${prefix} escape '\\'`)
         : sel.where('action', '=', q.action);
     }
     if (q.actor_id) sel = sel.where('actor_id', '=', q.actor_id);

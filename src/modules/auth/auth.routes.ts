@@ -107,7 +107,11 @@ export function authRoutes(
         response: { 200: TokenPair, ...errors },
       },
     },
-    async (req) => auth.loginMfa(req.body.mfa_token, req.body.code, req.ip),
+    async (req, reply) => {
+      // Guesses at the code are limited per account too, whichever address they come from.
+      await limits.account(`mfa:${await auth.mfaUser(req.body.mfa_token)}`, reply);
+      return auth.loginMfa(req.body.mfa_token, req.body.code, req.ip);
+    },
   );
 
   r.post(

@@ -5,12 +5,24 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../../db/schema.ts';
 import { type Principal, ROLE_SCOPES, unauthorized } from '../../http/access.ts';
 import { AppError } from '../../http/errors.ts';
-import { type Actor, type AccountsService, userView } from '../accounts/accounts.service.ts';
+import {
+  type Actor,
+  type AccountsService,
+  type UserView,
+  userView,
+} from '../accounts/accounts.service.ts';
 import type { User } from '../accounts/accounts.table.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { ApiKeysService } from './api-keys.service.ts';
 import * as repo from './auth.repository.ts';
-import { backupCode, normalizeBackupCode, randomToken, sha256, verifyPassword } from './secrets.ts';
+import {
+  backupCode,
+  normalizeBackupCode,
+  passwordProblem,
+  randomToken,
+  sha256,
+  verifyPassword,
+} from './secrets.ts';
 import { ACCESS_TOKEN_SECONDS, looksLikeJwt, TokenError, TokenSigner } from './tokens.ts';
 import { checkTotp, newTotpSecret, totpProvisioning } from './totp.ts';
 
@@ -25,6 +37,13 @@ export interface TokenPair {
   refresh_token: string;
   token_type: 'bearer';
   expires_in: number;
+}
+
+interface SetupInput {
+  setup_token: string;
+  email: string;
+  name?: string;
+  password: string;
 }
 
 const BACKUP_CODES = 10;
@@ -42,6 +61,8 @@ export class AuthService {
   /** shown once in the log while no user exists; creates the first administrator */
   readonly setupToken = randomToken(24);
   private signer!: TokenSigner;
+  /** setups run one at a time (the token is this process's, so a lock here is enough) */
+  private setupQueue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -99,10 +120,14 @@ export class AuthService {
     };
   }
 
-  async setup(
-    input: { setup_token: string; email: string; name?: string; password: string },
-    ip: string | null,
-  ) {
+  setup(input: SetupInput, ip: string | null): Promise<UserView> {
+    // Two requests at once must not both see "no users yet" and both create an administrator.
+    const run = this.setupQueue.then(() => this.setupOnce(input, ip));
+    this.setupQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async setupOnce(input: SetupInput, ip: string | null): Promise<UserView> {
     const given = Buffer.from(sha256(input.setup_token));
     const ok = timingSafeEqual(given, Buffer.from(sha256(this.setupToken)));
     if (!(await this.setupNeeded())) {
@@ -177,14 +202,18 @@ export class AuthService {
     return this.issue(u);
   }
 
-  async loginMfa(mfaToken: string, code: string, ip: string | null): Promise<TokenPair> {
-    let userId: string;
+  /** The account an MFA token is for (so that attempts can be limited per account). */
+  async mfaUser(mfaToken: string): Promise<string> {
     try {
-      userId = await this.signer.verify(mfaToken, 'mfa');
+      return await this.signer.verify(mfaToken, 'mfa');
     } catch (e) {
       if (e instanceof TokenError) throw unauthorized(e.message, e.code);
       throw e;
     }
+  }
+
+  async loginMfa(mfaToken: string, code: string, ip: string | null): Promise<TokenPair> {
+    const userId = await this.mfaUser(mfaToken);
     const u = await this.accounts.byId(userId);
     if (!u || u.active !== 1 || u.totp_enabled !== 1) throw unauthorized('Sign in again');
     const how = await this.checkSecondFactor(u, code);
@@ -301,6 +330,9 @@ export class AuthService {
       });
       throw invalid('current_password', 'is wrong');
     }
+    // Name the field as the client sent it (setPassword would call it "password").
+    const problem = passwordProblem(next);
+    if (problem) throw invalid('new_password', problem);
     await this.accounts.setPassword(u.id, next);
     // Every other sign-in of this account ends: a changed password should lock out a thief.
     await repo.revokeUserTokens(this.db, u.id, new Date().toISOString());

@@ -188,7 +188,6 @@ export class EventsService {
     return eventView(row);
   }
 
-
   /**
    * A page of a learner's events. The cursor is the (occurred_at, id) of the last event
    * returned; paging by that key neither skips nor repeats events while new ones arrive.

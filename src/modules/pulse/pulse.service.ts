@@ -209,7 +209,6 @@ export class PulseService {
     };
   }
 
-
   /** The classes with data, limited to those the caller may see. */
   async classes(only: ReadonlySet<string> | 'all' = 'all') {
     const rows = await repo.listClasses(this.db, only);
