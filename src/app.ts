@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { type LearnerDirectory, registerAccess } from './http/access.ts';
 import { registerErrorHandling } from './http/errors.ts';
+import { registerValidation } from './http/validation.ts';
 import { SECURITY_SCHEMES } from './http/openapi.ts';
 import { registerWeb } from './http/web.ts';
 import { RateLimits, registerRateLimits } from './http/rate-limit.ts';
@@ -68,10 +69,9 @@ export async function buildApp({
     trustProxy: config.trustProxy,
     // Leave the ids clients chose alone: class ids may be long and hold any character.
     routerOptions: { maxParamLength: 1024 },
-    // A field the API does not know is refused with its name, not silently dropped.
-    ajv: { customOptions: { removeAdditional: false } },
   });
   registerErrorHandling(app);
+  registerValidation(app);
   // JSON only: a text/plain body is refused with 415 rather than read as a string.
   app.removeContentTypeParser('text/plain');
 
@@ -132,7 +132,8 @@ export async function buildApp({
     global: true,
     // The server speaks plain HTTP itself (TLS ends at a proxy, if any): do not make browsers
     // rewrite its URLs to https.
-    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    // The dashboard needs no inline styles or scripts, and no third-party origins.
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null, styleSrc: ["'self'"] } },
   });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {

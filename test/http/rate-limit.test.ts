@@ -84,6 +84,7 @@ describe(`sign-in limits, RATE_LIMIT_AUTH_PER_MINUTE=10 (${DIALECT})`, () => {
     const setup = await t.app.inject({
       method: 'POST',
       url: '/api/v1/auth/2fa/setup',
+      payload: { password: u.password },
       headers: h,
       remoteAddress: freshAddress(),
     });

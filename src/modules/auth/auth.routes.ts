@@ -18,6 +18,7 @@ import {
   LoginResponse,
   MfaBody,
   PasswordBody,
+  PasswordOnlyBody,
   RefreshBody,
   SetupBody,
   SetupStatus,
@@ -117,7 +118,9 @@ export function authRoutes(
   r.post(
     '/api/v1/auth/refresh',
     {
-      config: open,
+      // A refresh token cannot be guessed: only the general limit applies, so that many people
+      // behind one school address can keep their sessions.
+      config: { access: access.public },
       schema: {
         tags: AUTH,
         summary: 'New tokens for a refresh token (which is used up: reusing it ends the session)',
@@ -165,21 +168,19 @@ export function authRoutes(
       config: { access: access.user, ...strict },
       schema: {
         tags: AUTH,
-        summary: 'Change your own password (ends your other sessions)',
+        summary: 'Change your own password: every session ends, and this one gets new tokens',
         security: SECURED,
         body: PasswordBody,
-        response: { 204: Type.Null(), ...errors },
+        response: { 200: TokenPair, ...errors },
       },
     },
-    async (req, reply) => {
-      await auth.changePassword(
+    async (req) =>
+      auth.changePassword(
         principalOf(req),
         req.body.current_password,
         req.body.new_password,
         req.ip,
-      );
-      return reply.status(204).send(null);
-    },
+      ),
   );
 
   r.post(
@@ -188,12 +189,13 @@ export function authRoutes(
       config: { access: access.user, ...strict },
       schema: {
         tags: AUTH,
-        summary: 'Start two-factor setup: a TOTP secret and its QR code',
+        summary: 'Start two-factor setup (needs your password): a TOTP secret and its QR code',
         security: SECURED,
+        body: PasswordOnlyBody,
         response: { 200: TwoFactorSetup, ...errors, 409: ErrorResponse },
       },
     },
-    async (req) => auth.setupTwoFactor(principalOf(req), actorOf(req)),
+    async (req) => auth.setupTwoFactor(principalOf(req), req.body.password, actorOf(req)),
   );
 
   r.post(

@@ -57,6 +57,11 @@ export const PasswordBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const PasswordOnlyBody = Type.Object(
+  { password: Password },
+  { additionalProperties: false },
+);
+
 export const CodeBody = Type.Object(
   { code: Type.String({ minLength: 1, maxLength: 64 }) },
   { additionalProperties: false },

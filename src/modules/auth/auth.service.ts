@@ -242,7 +242,7 @@ export class AuthService {
   /** A TOTP code (once only) or an unused backup code; says which, or null. */
   private async checkSecondFactor(u: User, code: string): Promise<'totp' | 'backup_code' | null> {
     const c = code.trim();
-    if (/^\d{6}$/.test(c)) {
+    if (/^\d{3}[\s-]?\d{3}$/.test(c)) {
       const step = await checkTotp(u.totp_secret ?? '', c, u.totp_last_step);
       if (step !== null && (await repo.advanceTotpStep(this.db, u.id, step))) return 'totp';
       return null;
@@ -334,13 +334,25 @@ export class AuthService {
     const problem = passwordProblem(next);
     if (problem) throw invalid('new_password', problem);
     await this.accounts.setPassword(u.id, next);
-    // Every other sign-in of this account ends: a changed password should lock out a thief.
+    // Every sign-in of this account ends (a changed password should lock out a thief); the
+    // person who changed it gets a fresh session here.
     await repo.revokeUserTokens(this.db, u.id, new Date().toISOString());
     await this.audit.record({ action: 'user.password_change', principal: p, ip, target: u.id });
+    return this.issue(u);
   }
 
-  async setupTwoFactor(p: Principal, actor: Actor) {
+  async setupTwoFactor(p: Principal, password: string, actor: Actor) {
     const u = await this.user(p);
+    // A stolen access token alone must not be enough to put the owner's sign-in under a new key.
+    if (!(await verifyPassword(u.password_hash, password))) {
+      await this.audit.record({
+        action: 'auth.2fa_setup',
+        outcome: 'failure',
+        principal: p,
+        ip: actor.ip,
+      });
+      throw new AppError(401, 'invalid_credentials', 'Wrong password');
+    }
     if (u.totp_enabled === 1) {
       throw new AppError(409, 'two_factor_enabled', 'Two-factor is on already; disable it first');
     }

@@ -24,6 +24,8 @@ export async function checkTotp(
   lastStep: number | null,
   epochSeconds?: number,
 ): Promise<number | null> {
+  // Apps show codes as "123 456"; people type them that way.
+  code = code.replace(/[\s-]/g, '');
   if (!/^\d{6}$/.test(code)) return null;
   try {
     const result = await verify({
