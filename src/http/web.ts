@@ -11,6 +11,9 @@ export const WEB_DIST = resolve(fileURLToPath(new URL('../../web/dist', import.m
 /** Paths that are never the dashboard's, even when nothing else answers them. */
 const NOT_WEB = /^\/(api|docs|openapi\.json|health|ingest|mastery|recommend|export)(\/|$|\?)/;
 
+/** A plain relative path inside the build: no "..", no hidden files. */
+const SAFE_FILE = /^(?!.*(^|\/)\.)[\w@+-][\w@+./-]*$/;
+
 const wantsHtml = (req: FastifyRequest) =>
   req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
 
@@ -46,7 +49,13 @@ export async function registerWeb(app: FastifyInstance, dir = WEB_DIST): Promise
     { config: { access: access.public }, schema: { hide: true } },
     async (req: FastifyRequest, reply: FastifyReply) => {
       const path = req.url.split('?')[0] ?? '/';
-      if (!wantsHtml(req) || NOT_WEB.test(path)) return reply.callNotFound();
+      if (NOT_WEB.test(path)) return reply.callNotFound();
+      // A file built after the server started (the plugin lists files once, at start).
+      const file = decodeURIComponent(path).slice(1);
+      if (built && SAFE_FILE.test(file) && existsSync(join(dir, file))) {
+        return reply.sendFile(file);
+      }
+      if (!wantsHtml(req)) return reply.callNotFound();
       reply.header('cache-control', 'no-cache');
       if (!built) return reply.type('text/html; charset=utf-8').send(notBuilt);
       return reply.sendFile('index.html');
