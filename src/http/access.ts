@@ -134,7 +134,9 @@ export function registerAccess(app: FastifyInstance, deps: AccessDeps): void {
   app.decorateRequest('principal', null);
   app.addHook('onRoute', (route) => {
     if (route.config?.access) return;
+    // CORS preflights (OPTIONS) carry no credentials by design; they only answer what is allowed.
     const open =
+      route.method === 'OPTIONS' ||
       route.url === '/openapi.json' ||
       OPEN_PREFIXES.some((p) => route.url.startsWith(p)) ||
       isStaticRoute(route.url);
