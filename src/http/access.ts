@@ -127,10 +127,10 @@ export interface AccessDeps {
 const OPEN_PREFIXES = ['/docs'];
 
 /**
- * Installs authentication and authorization for every route. A route without an access
- * policy stops the server from starting: nothing is open by omission.
+ * Makes every route declare its access policy: a route without one stops the server from
+ * starting, so nothing is open by omission.
  */
-export function registerAccess(app: FastifyInstance, deps: AccessDeps): void {
+export function requireAccessPolicies(app: FastifyInstance): void {
   app.decorateRequest('principal', null);
   app.addHook('onRoute', (route) => {
     if (route.config?.access) return;
@@ -143,7 +143,11 @@ export function registerAccess(app: FastifyInstance, deps: AccessDeps): void {
     if (!open) throw new Error(`Route ${route.method} ${route.url} declares no access policy`);
     route.config = { ...route.config, access: access.public };
   });
-  app.addHook('onRequest', async (req) => {
+}
+
+/** Authenticates and authorizes a request by its route's policy; sets `req.principal`. */
+export function accessCheck(deps: AccessDeps) {
+  return async function checkAccess(req: FastifyRequest): Promise<void> {
     const policy = req.routeOptions.config.access;
     if (!policy || policy.kind === 'public') return;
     const p = await deps.authenticate(req);
@@ -152,7 +156,7 @@ export function registerAccess(app: FastifyInstance, deps: AccessDeps): void {
     }
     req.principal = p;
     await authorize(req, p, policy, deps.directory);
-  });
+  };
 }
 
 async function authorize(

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import {
   type RateLimiterAbstract,
@@ -103,12 +103,4 @@ export class RateLimits {
   async close(): Promise<void> {
     this.redis?.disconnect();
   }
-}
-
-export function registerRateLimits(
-  app: FastifyInstance,
-  limits: RateLimits,
-  where: 'address' | 'principal',
-) {
-  app.addHook('onRequest', where === 'address' ? limits.byAddress : limits.byPrincipal);
 }

@@ -9,8 +9,14 @@ describe(`security headers (${DIALECT})`, () => {
   afterAll(() => t.close());
 
   it('sends the usual protective headers on API answers and on the dashboard', async () => {
-    for (const url of ['/api/v1/classes', '/health', '/']) {
-      const res = await t.app.inject({ url, headers: { accept: 'text/html' } });
+    const anonymous = { 'x-api-key': undefined };
+    for (const [url, headers] of [
+      ['/api/v1/classes', {}],
+      ['/api/v1/classes', anonymous],
+      ['/health', {}],
+      ['/', anonymous],
+    ] as const) {
+      const res = await t.app.inject({ url, headers: { accept: 'text/html', ...headers } });
       expect(res.headers['x-content-type-options'], url).toBe('nosniff');
       expect(res.headers['x-frame-options'], url).toBe('SAMEORIGIN');
       expect(res.headers['referrer-policy'], url).toBe('no-referrer');

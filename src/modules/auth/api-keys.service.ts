@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../../db/schema.ts';
@@ -40,7 +40,8 @@ export function apiKeyView(k: ApiKeyTable) {
 const invalid = (field: string, message: string) =>
   new AppError(422, 'invalid_api_key_request', `${field} ${message}`, [{ field, message }]);
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
+// One-shot hashing: several times cheaper than a Hash object on every request.
+const digest = (s: string) => hash('sha256', s, 'buffer');
 
 /** API keys for other systems: hashed at rest, scoped, optionally bound to classes. */
 export class ApiKeysService {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 
 export const MIN_PASSWORD_LENGTH = 10;
@@ -37,7 +37,7 @@ export async function verifyPassword(hash: string | null, password: string): Pro
 }
 
 /** Tokens, keys and backup codes are long random strings: a fast hash is enough to store them. */
-export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+export const sha256 = (s: string): string => hash('sha256', s, 'hex');
 
 export const randomToken = (bytes = 32): string => randomBytes(bytes).toString('base64url');
 
