@@ -45,6 +45,18 @@ export const revokeFamily = (db: Q, familyId: string, at: string) =>
     .where('revoked_at', 'is', null)
     .execute();
 
+/** Has any token of this sign-in been revoked (a reuse was seen, or a logout)? */
+export async function familyRevoked(db: Q, familyId: string): Promise<boolean> {
+  const r = await db
+    .selectFrom('refresh_tokens')
+    .select('id')
+    .where('family_id', '=', familyId)
+    .where('revoked_at', 'is not', null)
+    .limit(1)
+    .executeTakeFirst();
+  return r !== undefined;
+}
+
 export const revokeUserTokens = (db: Q, userId: string, at: string) =>
   db
     .updateTable('refresh_tokens')

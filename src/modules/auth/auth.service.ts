@@ -280,7 +280,17 @@ export class AuthService {
     }
     const u = await this.accounts.byId(row.user_id);
     if (!u || u.active !== 1) throw unauthorized('The account is not active', 'account_inactive');
-    return this.issue(u, row.family_id);
+    const pair = await this.issue(u, row.family_id);
+    // A reuse seen while this refresh ran may have revoked the family before the new token
+    // existed; look again, so that the session ends whatever the interleaving.
+    if (await repo.familyRevoked(this.db, row.family_id)) {
+      await repo.revokeFamily(this.db, row.family_id, new Date().toISOString());
+      throw unauthorized(
+        'This session was ended: its refresh token was used twice',
+        'token_reused',
+      );
+    }
+    return pair;
   }
 
   async logout(token: string, ip: string | null): Promise<void> {

@@ -370,17 +370,20 @@ describe(`POST /api/v1/auth/refresh and /logout (${DIALECT})`, () => {
     expect((await refresh(other.refresh_token)).statusCode).toBe(200);
   });
 
-  it('lets only one of two simultaneous refreshes through, and then ends the sign-in', async () => {
-    const u = await createUser(t, 'instructor');
-    const a = await signIn(t, u);
-    const results = await Promise.all([refresh(a.refresh_token), refresh(a.refresh_token)]);
-    const ok = results.filter((r) => r.statusCode === 200);
-    const refused = results.filter((r) => r.statusCode === 401);
-    expect(ok).toHaveLength(1);
-    expect(refused).toHaveLength(1);
-    expect(refused[0]!.json().error.code).toBe('token_reused');
-    // the reuse ended the family, including the token the winner received
-    expect((await refresh(ok[0]!.json().refresh_token)).statusCode).toBe(401);
+  it('ends the sign-in when one token is refreshed twice at once, whatever the interleaving', async () => {
+    for (let round = 0; round < 5; round++) {
+      const u = await createUser(t, 'instructor');
+      const a = await signIn(t, u);
+      const results = await Promise.all([refresh(a.refresh_token), refresh(a.refresh_token)]);
+      const ok = results.filter((r) => r.statusCode === 200);
+      const refused = results.filter((r) => r.statusCode === 401);
+      // At most one gets new tokens, at least one is told of the reuse ...
+      expect(ok.length).toBeLessThanOrEqual(1);
+      expect(refused.length).toBeGreaterThanOrEqual(1);
+      expect(refused[0]!.json().error.code).toBe('token_reused');
+      // ... and whatever was handed out no longer works.
+      for (const r of ok) expect((await refresh(r.json().refresh_token)).statusCode).toBe(401);
+    }
   });
 
   it('refuses an unknown refresh token', async () => {
