@@ -1,41 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.ts';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'learntwin-cli-users-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs bin/learntwin.js as a user would; `input` is piped to its standard input. */
-function cli(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
-  const base = { ...process.env };
-  for (const k of ['DATABASE_URL', 'HOST', 'PORT', 'API_KEY', 'LOG_LEVEL']) delete base[k];
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      ['bin/learntwin.js', ...args],
-      { cwd: ROOT, env: { ...base, ...env }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    child.stdin?.end(input ?? '');
-  });
-}
 
 /** Signs in against the SQLite file the CLI wrote, through the real app. */
 async function login(file: string, email: string, password: string) {
