@@ -71,7 +71,7 @@ export function canSeeClass(p: Principal, classId: string): boolean {
   return p.classes === 'all' || p.classes.has(classId);
 }
 
-/** Does a learner belong to any of these classes (roster or data)? */
+/** Is a learner on the roster of any of these classes? */
 export type LearnerDirectory = (learnerId: string, classIds: string[]) => Promise<boolean>;
 
 export async function canSeeLearner(
@@ -112,6 +112,16 @@ export function writeDenial(
     return { field: fields.classField, message: 'is not a class this credential may write to' };
   }
   return null;
+}
+
+/** A batch intake's check of one record or event: the reason it is refused, or null. */
+export type WritePermit = (classId: string | null, learnerId: string) => FieldError | null;
+
+/** The per-record check of an intake for this principal; none for unrestricted ones. */
+export function writePermit(p: Principal, learnerField: string): WritePermit | undefined {
+  if (isAdmin(p) || (p.role === null && p.classes === 'all')) return undefined;
+  const fields = { classField: 'class_id', learnerField };
+  return (classId, learnerId) => writeDenial(p, { classId, learnerId }, fields);
 }
 
 export const unauthorized = (message: string, code = 'unauthorized') =>

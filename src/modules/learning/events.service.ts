@@ -5,7 +5,7 @@ import type { Database } from '../../db/schema.ts';
 import { AppError, badRequest, notFound } from '../../http/errors.ts';
 import { UUID_RE } from '../../http/input.ts';
 import { windowOf } from '../../http/window.ts';
-import type { WritePermit } from '../pulse/pulse.ingest.ts';
+import type { WritePermit } from '../../http/access.ts';
 import type { FieldError } from '../pulse/pulse.validation.ts';
 import * as repo from './learning.repository.ts';
 import type {
@@ -249,6 +249,7 @@ export class EventsService {
 
     const perClass = new Map<string, number>();
     await this.db.transaction().execute(async (trx) => {
+      perClass.clear(); // a retried transaction counts afresh
       const receivedAt = new Date().toISOString();
       const stored = await repo.insertEvents(
         trx,
@@ -283,6 +284,7 @@ export class EventsService {
           });
         }
         if (e.class_id !== null) {
+          perClass.set(e.class_id, (perClass.get(e.class_id) ?? 0) + 1);
           const key = `${e.class_id}\u0000${e.user_id}`;
           const l = learners.get(key);
           if (!l || l.last_event_at < e.occurred_at) {
@@ -292,13 +294,6 @@ export class EventsService {
               last_event_at: e.occurred_at,
             });
           }
-        }
-      }
-      perClass.clear();
-      for (const c of candidates) {
-        const classId = c.event.class_id;
-        if (classId !== null && stored.has(c.event.id)) {
-          perClass.set(classId, (perClass.get(classId) ?? 0) + 1);
         }
       }
       await repo.insertEventConcepts(trx, this.dialect, concepts);

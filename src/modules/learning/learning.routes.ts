@@ -1,7 +1,12 @@
-import { access, canSeeLearner, type LearnerDirectory, principalOf } from '../../http/access.ts';
+import {
+  access,
+  canSeeLearner,
+  type LearnerDirectory,
+  principalOf,
+  writePermit,
+} from '../../http/access.ts';
 import { SECURED } from '../../http/openapi.ts';
 import type { AuditService } from '../audit/audit.service.ts';
-import { writePermit } from '../pulse/pulse.routes.ts';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorResponse } from '../pulse/pulse.schemas.ts';

@@ -2,11 +2,10 @@ import type { Kysely } from 'kysely';
 import { BatchWriter } from '../../db/batch-writer.ts';
 import type { Dialect } from '../../db/dialect.ts';
 import type { Database } from '../../db/schema.ts';
+import type { WritePermit } from '../../http/access.ts';
 import { AppError } from '../../http/errors.ts';
 import { type FieldError, type ValidRecord, validateRecord } from './pulse.validation.ts';
 import { writeBatch } from './pulse.write.ts';
-
-export type WritePermit = (classId: string | null, learnerId: string) => FieldError | null;
 
 export interface IngestResult {
   inserted: number;

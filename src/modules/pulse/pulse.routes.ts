@@ -1,16 +1,9 @@
-import {
-  access,
-  forbidden,
-  isAdmin,
-  type Principal,
-  principalOf,
-  writeDenial,
-} from '../../http/access.ts';
+import { access, forbidden, isAdmin, principalOf, writePermit } from '../../http/access.ts';
 import { SECURED } from '../../http/openapi.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { PulseIngest, WritePermit } from './pulse.ingest.ts';
+import type { PulseIngest } from './pulse.ingest.ts';
 import {
   ClassesResponse,
   ClassParams,
@@ -40,13 +33,6 @@ const errors = {
 function contentDisposition(classId: string, ext: string): string {
   const ascii = classId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) || 'class';
   return `attachment; filename="${ascii}.${ext}"; filename*=UTF-8''${encodeURIComponent(classId)}.${ext}`;
-}
-
-/** The per-record check of an intake for this principal; none for unrestricted ones. */
-export function writePermit(p: Principal, learnerField: string): WritePermit | undefined {
-  if (isAdmin(p) || (p.role === null && p.classes === 'all')) return undefined;
-  const fields = { classField: 'class_id', learnerField };
-  return (classId, learnerId) => writeDenial(p, { classId, learnerId }, fields);
 }
 
 export function pulseRoutes(

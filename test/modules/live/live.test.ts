@@ -177,6 +177,7 @@ describe.skipIf(!TEST_REDIS_URL)(
 );
 
 if (!TEST_REDIS_URL) {
+  console.log('Live-update Redis test skipped: no Redis at TEST_REDIS_URL');
   describe('live updates through Redis', () => {
     it.skip('skipped: no Redis at TEST_REDIS_URL (set it, e.g. redis://127.0.0.1:6379)', () => {});
   });
