@@ -88,10 +88,10 @@ export async function buildApp({
   const live = new LiveHub(app.log, config.redisUrl);
   await live.start();
   const services: Services = {
-    ingest: new PulseIngest(db, dialect, config.maxRecordsPerRequest, {
+    ingest: new PulseIngest(database.writer, config.maxRecordsPerRequest, {
       onCommitted: (perClass) => live.publish('metrics', perClass),
     }),
-    pulse: new PulseService(db, config.ruleThresholds),
+    pulse: new PulseService(db, dialect, config.ruleThresholds),
     events: new EventsService(db, dialect, mastery, config.maxRecordsPerRequest, (perClass) =>
       live.publish('events', perClass),
     ),

@@ -155,9 +155,9 @@ async function demo(flags: DemoFlags): Promise<void> {
     : undefined;
   await withDatabase(cfg, async (database, applied) => {
     if (applied.length) console.log(`Applied ${plural(applied.length, 'migration')} first.`);
-    const result = await loadDemo(database.db, database.dialect, { ...flags, onBatch: progress });
+    const result = await loadDemo(database, { ...flags, onBatch: progress });
     if (progress) process.stderr.write('\r\x1b[K');
-    const pulse = new PulseService(database.db, cfg.ruleThresholds);
+    const pulse = new PulseService(database.db, database.dialect, cfg.ruleThresholds);
     const top = new Map<string, string>();
     for (const c of result.classes) {
       if (c.records === 0) continue;
@@ -182,7 +182,11 @@ async function demo(flags: DemoFlags): Promise<void> {
 async function recompute(): Promise<void> {
   const cfg = loadConfig();
   await withDatabase(cfg, async (database) => {
-    const { duration_ms } = await new PulseService(database.db, cfg.ruleThresholds).recompute();
+    const { duration_ms } = await new PulseService(
+      database.db,
+      database.dialect,
+      cfg.ruleThresholds,
+    ).recompute();
     console.log(
       `Rebuilt the class projections from the record log of ${database.location} in ${duration_ms} ms.`,
     );

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { AccountsService } from '../modules/accounts/accounts.service.ts';
 import { randomToken } from '../modules/auth/secrets.ts';
+import { studentIdsOf } from '../modules/pulse/pulse.repository.ts';
 
 export interface DemoAccount {
   role: 'admin' | 'instructor' | 'learner';
@@ -26,13 +27,7 @@ export async function ensureDemoRosters(
 ): Promise<number> {
   let added = 0;
   for (const classId of classIds) {
-    const rows = await db
-      .selectFrom('class_students')
-      .select('student_id')
-      .where('class_id', '=', classId)
-      .orderBy('student_id')
-      .execute();
-    for (const { student_id } of rows) {
+    for (const student_id of await studentIdsOf(db, classId)) {
       let user = await accounts.byLearnerId(student_id);
       if (!user) {
         const made = await accounts.create(
@@ -56,12 +51,8 @@ export async function ensureDemoAccounts(
   accounts: AccountsService,
   classId: string,
 ): Promise<DemoAccount[]> {
-  const student = await db
-    .selectFrom('class_students')
-    .select('student_id')
-    .where('class_id', '=', classId)
-    .orderBy('student_id')
-    .executeTakeFirst();
+  const [first] = await studentIdsOf(db, classId);
+  const student = first === undefined ? undefined : { student_id: first };
   const wanted: Omit<DemoAccount, 'password'>[] = [
     { role: 'admin', email: `admin@${DOMAIN}`, learner_id: null, class_id: null },
     { role: 'instructor', email: `teacher@${DOMAIN}`, learner_id: null, class_id: classId },

@@ -1,6 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Dialect } from '../db/dialect.ts';
-import type { Database } from '../db/schema.ts';
+import type { Db } from '../db/database.ts';
 import { EventsService } from '../modules/learning/events.service.ts';
 import { MasteryService } from '../modules/learning/mastery.service.ts';
 import { PulseIngest } from '../modules/pulse/pulse.ingest.ts';
@@ -37,14 +35,11 @@ export interface LoadDemoResult {
  * Generates the demo data set and stores it through the ingest path the API uses, so that the
  * projections are kept current and the deterministic event ids make a second run a no-op.
  */
-export async function loadDemo(
-  db: Kysely<Database>,
-  dialect: Dialect,
-  options: LoadDemoOptions,
-): Promise<LoadDemoResult> {
+export async function loadDemo(database: Db, options: LoadDemoOptions): Promise<LoadDemoResult> {
+  const { db, dialect } = database;
   const batchSize = Math.min(DEMO_BATCH_SIZE, Math.max(1, options.batchSize ?? DEMO_BATCH_SIZE));
   const plan = planDemo(options);
-  const ingest = new PulseIngest(db, dialect, batchSize);
+  const ingest = new PulseIngest(database.writer, batchSize);
   const perClass = new Map(plan.classes.map((c) => [c.id, 0]));
   const result: LoadDemoResult = {
     classes: [],

@@ -76,7 +76,7 @@ describe(`loadDemo through the API (${DIALECT})`, () => {
   let first: LoadDemoResult;
   beforeAll(async () => {
     t = await createTestApp();
-    first = await loadDemo(t.database.db, t.database.dialect, OPTS);
+    first = await loadDemo(t.database, OPTS);
   });
   afterAll(() => t.close());
 
@@ -166,7 +166,7 @@ describe(`loadDemo through the API (${DIALECT})`, () => {
 
   it('reports every record as a duplicate when loaded again, and changes nothing', async () => {
     const before = await get('/api/v1/classes');
-    const again = await loadDemo(t.database.db, t.database.dialect, OPTS);
+    const again = await loadDemo(t.database, OPTS);
     expect(again).toMatchObject({ inserted: 0, duplicates: first.records, rejected: 0 });
     expect(again.events).toEqual({
       total: first.events.total,

@@ -46,8 +46,8 @@ describe.skipIf(!hasChromium || onPostgres)('the dashboard in a real browser', (
       SQLITE_SYNCHRONOUS: 'NORMAL',
     });
     running = await startServer(config);
-    const { db, dialect } = running.database;
-    const demo = await loadDemo(db, dialect, {
+    const { db } = running.database;
+    const demo = await loadDemo(running.database, {
       classes: 2,
       students: 12,
       days: 15,
@@ -80,8 +80,9 @@ describe.skipIf(!hasChromium || onPostgres)('the dashboard in a real browser', (
   const url = (path: string) => `${running.url}${path}`;
   const shot = (name: string) =>
     page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  // NaN while the count is loading (the element then shows "…" and has no data-count).
   const count = async () =>
-    Number((await page.getByTestId('record-count').textContent())?.replace(/\D/g, ''));
+    Number((await page.getByTestId('record-count').getAttribute('data-count')) ?? NaN);
 
   it('signs in, and shows the teacher’s classes', async () => {
     await page.goto(url('/'));

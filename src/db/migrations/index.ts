@@ -5,6 +5,8 @@ import * as createAccounts from './2026_11_22_150000_create_accounts.ts';
 import * as createAuth from './2026_11_22_150100_create_auth.ts';
 import * as createAudit from './2026_11_22_150200_create_audit.ts';
 import * as learnerDayIndex from './2026_11_22_160000_learner_day_index.ts';
+import * as metricRecordsDayIndex from './2026_12_01_090000_metric_records_day_index.ts';
+import * as pulseRollup from './2026_12_01_090100_pulse_rollup.ts';
 
 /** Every migration, in order. Append only: never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +16,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_22_150100_create_auth': createAuth,
   '2026_11_22_150200_create_audit': createAudit,
   '2026_11_22_160000_learner_day_index': learnerDayIndex,
+  '2026_12_01_090000_metric_records_day_index': metricRecordsDayIndex,
+  '2026_12_01_090100_pulse_rollup': pulseRollup,
 };

@@ -1,11 +1,9 @@
-import type { Kysely } from 'kysely';
 import { BatchWriter } from '../../db/batch-writer.ts';
-import type { Dialect } from '../../db/dialect.ts';
-import type { Database } from '../../db/schema.ts';
+import type { Writer } from '../../db/writer.ts';
 import type { WritePermit } from '../../http/access.ts';
 import { AppError } from '../../http/errors.ts';
 import { type FieldError, type ValidRecord, validateRecord } from './pulse.validation.ts';
-import { writeBatch } from './pulse.write.ts';
+import { packRecords } from './pulse.write.ts';
 
 export interface IngestResult {
   inserted: number;
@@ -39,15 +37,14 @@ export class PulseIngest {
   private readonly writer: BatchWriter<ValidRecord[], { inserted: number; duplicates: number }>;
 
   constructor(
-    db: Kysely<Database>,
-    dialect: Dialect,
+    writer: Writer,
     private readonly maxRecords: number,
     /** told, after each commit, how many records each class got */
     opts: { onCommitted?: (perClass: Map<string, number>) => void } = {},
   ) {
     this.writer = new BatchWriter({
       write: async (jobs) => {
-        const { results, perClass } = await writeBatch(db, dialect, jobs);
+        const { results, perClass } = await writer.run('pulse.records', packRecords(jobs));
         if (perClass.size > 0) opts.onCommitted?.(perClass);
         return results;
       },

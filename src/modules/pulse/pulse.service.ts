@@ -1,12 +1,14 @@
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../../db/dialect.ts';
 import type { Database } from '../../db/schema.ts';
 import { notFound } from '../../http/errors.ts';
 import { type Recommendation, type RuleThresholds, recommend } from '../../models/class-rules.ts';
 import { windowOf, type WindowQuery } from '../../http/window.ts';
 import { isMidnight, planWindow, type TimeWindow } from '../../models/time.ts';
 import * as repo from './pulse.repository.ts';
+import * as store from './pulse.store.ts';
 import { RECORD_FIELDS, type SignalSums } from './pulse.table.ts';
 
 export interface Averages {
@@ -34,6 +36,8 @@ export interface ClassMastery extends Summary {
 }
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
+/** Records per export query: memory holds one page, and each query sorts its days. */
+const EXPORT_PAGE = 10_000;
 
 function summarise(s: SignalSums | undefined): Summary {
   if (!s || s.n === 0) {
@@ -76,6 +80,7 @@ function merge(into: SignalSums | undefined, s: SignalSums): SignalSums {
 export class PulseService {
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
     private readonly thresholds: RuleThresholds,
   ) {}
 
@@ -132,19 +137,32 @@ export class PulseService {
     q: WindowQuery & { by?: 'student'; bucket?: 'day' },
   ): Promise<ClassMastery> {
     const w = windowOf(q);
-    const perStudent = await this.studentSums(classId, w);
-    // Only an empty answer needs telling an unknown class from a quiet window.
-    if (perStudent.size === 0) await this.requireClass(classId);
+    const plan = w.from === null && w.to === null ? null : planWindow(w);
     let total: SignalSums | undefined;
-    for (const s of perStudent.values()) total = merge(total, s);
+    let students: number;
+    let perStudent: Map<string, SignalSums> | undefined;
+    if (q.by !== 'student' && (plan === null || plan.edges.length === 0)) {
+      // Whole days only and no breakdown: one row of sums from the projections.
+      const t = plan
+        ? await repo.totalsInDays(this.db, classId, plan.dayFrom, plan.dayTo)
+        : await repo.classTotals(this.db, classId);
+      students = Number(t.students);
+      if (Number(t.n) > 0) total = merge(undefined, t);
+    } else {
+      perStudent = await this.studentSums(classId, w);
+      students = perStudent.size;
+      for (const s of perStudent.values()) total = merge(total, s);
+    }
+    // Only an empty answer needs telling an unknown class from a quiet window.
+    if (students === 0) await this.requireClass(classId);
     const result: ClassMastery = {
       class_id: classId,
-      students: perStudent.size,
+      students,
       from: w.from,
       to: w.to,
       ...summarise(total),
     };
-    if (q.by === 'student') {
+    if (perStudent && q.by === 'student') {
       result.by_student = [...perStudent.entries()]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([student_id, s]) => ({ student_id, ...summarise(s) }));
@@ -234,9 +252,9 @@ export class PulseService {
     async function* rows() {
       let after: { ts: string; id: number } | null = null;
       for (;;) {
-        const page = await repo.recordsPage(db, classId, w.from, w.to, after, 2000);
+        const page = await repo.recordsPage(db, classId, w.from, w.to, after, EXPORT_PAGE);
         for (const r of page) yield r;
-        if (page.length < 2000) return;
+        if (page.length < EXPORT_PAGE) return;
         const last = page[page.length - 1]!;
         after = { ts: last.ts, id: Number(last.id) };
       }
@@ -266,7 +284,7 @@ export class PulseService {
 
   async recompute(): Promise<{ duration_ms: number }> {
     const started = performance.now();
-    await this.db.transaction().execute((trx) => repo.rebuildProjections(trx));
+    await this.db.transaction().execute((trx) => store.rebuildProjections(trx, this.dialect));
     return { duration_ms: Math.round(performance.now() - started) };
   }
 }

@@ -47,16 +47,27 @@ export interface ClassStudentDayStatsTable extends SignalSums {
   student_id: string;
 }
 
-/** One student's signals over all time in one class. */
+/**
+ * One student's signals in one class on every UTC day before the roll-up point (the days
+ * since are read from class_student_day_stats).
+ */
 export interface ClassStudentTable extends SignalSums {
   class_id: string;
   student_id: string;
+}
+
+/** The one row saying up to which day class_students holds the daily sums. */
+export interface PulseRollupTable {
+  id: number;
+  /** UTC day (YYYY-MM-DD): class_students holds the records of the days before it */
+  rolled_before: string;
 }
 
 export interface PulseTables {
   metric_records: MetricRecordTable;
   class_student_day_stats: ClassStudentDayStatsTable;
   class_students: ClassStudentTable;
+  pulse_rollup: PulseRollupTable;
 }
 
 export type MetricRecord = Selectable<MetricRecordTable>;

@@ -1,0 +1,42 @@
+/**
+ * The database writer thread: its own SQLite connection, the write tasks of write-tasks.ts,
+ * one task at a time in the order they were posted.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+import { openSqlite, sqliteDialect, type Synchronous } from './sqlite.ts';
+import {
+  type FromWorker,
+  runTask,
+  type ToWorker,
+  toThreadError,
+  type WriteContext,
+} from './writer.ts';
+
+const port = parentPort!;
+const { file, synchronous } = workerData as { file: string; synchronous: Synchronous };
+const sqlite = openSqlite(file, synchronous);
+const db = new Kysely<Database>({ dialect: sqliteDialect(sqlite) });
+const ctx: WriteContext = { db, dialect: 'sqlite', sqlite };
+const post = (m: FromWorker) => port.postMessage(m);
+
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'close') {
+    queue = queue.then(async () => {
+      await db.destroy();
+      post({ type: 'closed' });
+      port.close();
+    });
+    return;
+  }
+  queue = queue.then(async () => {
+    try {
+      post({ type: 'done', id: m.id, result: await runTask(ctx, m.task, m.input) });
+    } catch (err) {
+      post({ type: 'failed', id: m.id, error: toThreadError(err) });
+    }
+  });
+});
+post({ type: 'ready' });

@@ -1,0 +1,239 @@
+/**
+ * The write side of the class pulse: appending records to the log and keeping the projections
+ * current in the same transaction, rolling up finished days, and rebuilding from the log.
+ *
+ * Projections (see pulse.table.ts): class_student_day_stats holds every record's sums by
+ * (class, UTC day, student); class_students holds the same sums by (class, student) for the
+ * days before pulse_rollup.rolled_before. So a record of today, the common case, updates one
+ * projection row; a record of an earlier day updates both.
+ */
+import { type Kysely, sql } from 'kysely';
+import { BulkStatement } from '../../db/bulk.ts';
+import { chunkForInsert, type Dialect } from '../../db/dialect.ts';
+import type { Database } from '../../db/schema.ts';
+import type { SqliteHandle } from '../../db/sqlite.ts';
+import { RECORD_FIELDS } from './pulse.table.ts';
+import type { ValidRecord } from './pulse.validation.ts';
+import type { PackedRecords } from './pulse.write.ts';
+
+type Q = Kysely<Database>;
+type StoredRecord = ValidRecord & { received_at: string };
+
+const RECORD_COLUMNS = [...RECORD_FIELDS, 'received_at'] as const;
+const SUM_COLUMNS = [
+  'n',
+  'stuck',
+  'got_it',
+  'pause',
+  'example',
+  'confidence_sum',
+  'first_ts',
+  'last_ts',
+] as const;
+
+/** The UTC day of a stored timestamp, as SQL; the log's class index is on this expression. */
+export const DAY_OF_TS = sql<string>`substr(ts, 1, 10)`;
+
+// PostgreSQL: multi-row statements, one round trip per chunk.
+const insertPlain = new BulkStatement<StoredRecord, Database>(RECORD_COLUMNS, (db, rows) =>
+  db.insertInto('metric_records').values(rows).returning('id'),
+);
+const insertKeyed = new BulkStatement<StoredRecord, Database>(RECORD_COLUMNS, (db, rows) =>
+  db
+    .insertInto('metric_records')
+    .values(rows)
+    .onConflict((oc) => oc.column('event_id').where('event_id', 'is not', null).doNothing())
+    .returning(['id', 'event_id']),
+);
+
+// SQLite: one prepared single-row statement per record, bound with spread arguments. In
+// process, SQLite stores a row faster this way than through multi-row statements, and with
+// no query building in between.
+const COLUMN_LIST = RECORD_COLUMNS.join(', ');
+const PLACEHOLDERS = RECORD_COLUMNS.map(() => '?').join(', ');
+const sqliteStatements = new WeakMap<SqliteHandle, ReturnType<typeof prepareSqlite>>();
+function prepareSqlite(sqlite: SqliteHandle) {
+  return {
+    lastId: sqlite.prepare('select max(id) from metric_records').pluck(),
+    plain: sqlite.prepare(`insert into metric_records (${COLUMN_LIST}) values (${PLACEHOLDERS})`),
+    keyed: sqlite.prepare(
+      `insert into metric_records (${COLUMN_LIST}) values (${PLACEHOLDERS}) ` +
+        'on conflict (event_id) where event_id is not null do nothing',
+    ),
+  };
+}
+
+/** The day before which class_students holds the sums. */
+export async function rolledBefore(q: Q, dialect: Dialect, lock = false): Promise<string> {
+  let query = q.selectFrom('pulse_rollup').select('rolled_before').where('id', '=', 1);
+  // PostgreSQL: writers share the row while they store records; a roll-up takes it alone, so
+  // it never moves the line under a transaction that sorted its records by the old one.
+  if (lock && dialect === 'postgres') query = query.forShare();
+  return (await query.executeTakeFirstOrThrow()).rolled_before;
+}
+
+/**
+ * Folds the daily sums of the days in [rolled_before, day) into class_students and moves the
+ * line to `day`. Runs in its own transaction; a no-op when the line is there already.
+ */
+export async function rollUpTo(db: Q, dialect: Dialect, day: string): Promise<void> {
+  if ((await rolledBefore(db, dialect)) >= day) return;
+  await db.transaction().execute(async (trx) => {
+    let query = trx.selectFrom('pulse_rollup').select('rolled_before').where('id', '=', 1);
+    if (dialect === 'postgres') query = query.forUpdate();
+    const from = (await query.executeTakeFirstOrThrow()).rolled_before;
+    if (from >= day) return;
+    await sql`insert into class_students
+        (class_id, student_id, n, stuck, got_it, pause, example, confidence_sum, first_ts, last_ts)
+      select class_id, student_id, sum(n), sum(stuck), sum(got_it), sum(pause), sum(example),
+        sum(confidence_sum), min(first_ts), max(last_ts)
+      from class_student_day_stats where day >= ${from} and day < ${day}
+      group by class_id, student_id
+      on conflict (class_id, student_id) do update set ${addSet('class_students')}`.execute(trx);
+    await trx.updateTable('pulse_rollup').set({ rolled_before: day }).where('id', '=', 1).execute();
+  });
+}
+
+/**
+ * Appends the records at `which` (indexes into `p`) to the log and adds the stored ones to the
+ * projections, all inside the caller's transaction. Returns, per entry of `which`, 1 if it was
+ * stored and 0 if its event_id was stored already.
+ */
+export async function storeRecords(
+  trx: Q,
+  ctx: { dialect: Dialect; sqlite: SqliteHandle | undefined },
+  p: PackedRecords,
+  which: number[],
+  receivedAt: string,
+): Promise<Uint8Array> {
+  const rolled = await rolledBefore(trx, ctx.dialect, true);
+  // Timestamps compare with a day as text: "2026-11-30T23:59…" < "2026-12-01".
+  const anyRolled = which.some((i) => p.ts[i]! < rolled);
+  const stored = new Uint8Array(which.length);
+  if (ctx.sqlite) {
+    let st = sqliteStatements.get(ctx.sqlite);
+    if (!st) sqliteStatements.set(ctx.sqlite, (st = prepareSqlite(ctx.sqlite)));
+    const { plain, keyed } = st;
+    // The transaction holds the write lock, so every row past this id is one of ours.
+    const lastId = (st.lastId.get() as number | null) ?? 0;
+    which.forEach((i, k) => {
+      const f = p.flags[i]!;
+      const eventId = p.event_id[i]!;
+      const res = (eventId === null ? plain : keyed).run(
+        p.class_id[i]!,
+        p.student_id[i]!,
+        f & 1,
+        (f >> 1) & 1,
+        (f >> 2) & 1,
+        (f >> 3) & 1,
+        p.confidence[i]!,
+        p.ts[i]!,
+        eventId,
+        receivedAt,
+      );
+      stored[k] = res.changes > 0 ? 1 : 0;
+    });
+    await addToProjections(trx, ctx.dialect, { afterId: lastId }, anyRolled ? rolled : null);
+    return stored;
+  }
+
+  const plain: StoredRecord[] = [];
+  const keyed: StoredRecord[] = [];
+  const keyedAt = new Map<string, number>();
+  which.forEach((i, k) => {
+    const f = p.flags[i]!;
+    const row: StoredRecord = {
+      class_id: p.class_id[i]!,
+      student_id: p.student_id[i]!,
+      stuck: (f & 1) as 0 | 1,
+      got_it: ((f >> 1) & 1) as 0 | 1,
+      pause: ((f >> 2) & 1) as 0 | 1,
+      example: ((f >> 3) & 1) as 0 | 1,
+      confidence: p.confidence[i]!,
+      ts: p.ts[i]!,
+      event_id: p.event_id[i]!,
+      received_at: receivedAt,
+    };
+    if (row.event_id === null) {
+      plain.push(row);
+      stored[k] = 1;
+    } else {
+      keyed.push(row);
+      keyedAt.set(row.event_id, k);
+    }
+  });
+  const ids: number[] = [];
+  for (const chunk of chunkForInsert(plain, RECORD_COLUMNS.length, ctx.dialect)) {
+    const { rows } = await insertPlain.execute<{ id: number }>(trx, chunk);
+    for (const r of rows) ids.push(Number(r.id));
+  }
+  for (const chunk of chunkForInsert(keyed, RECORD_COLUMNS.length, ctx.dialect)) {
+    const { rows } = await insertKeyed.execute<{ id: number; event_id: string }>(trx, chunk);
+    for (const r of rows) {
+      ids.push(Number(r.id));
+      stored[keyedAt.get(r.event_id)!] = 1;
+    }
+  }
+  if (ids.length > 0) {
+    await addToProjections(trx, ctx.dialect, { ids }, anyRolled ? rolled : null);
+  }
+  return stored;
+}
+
+/** The log rows to add to the projections: those past an id (SQLite), listed ones, or all. */
+type NewRecords = { afterId: number } | { ids: number[] } | 'all';
+
+function addSet(t: string) {
+  return sql.raw(
+    SUM_COLUMNS.map((c) =>
+      c === 'first_ts'
+        ? `first_ts = case when excluded.first_ts < ${t}.first_ts then excluded.first_ts else ${t}.first_ts end`
+        : c === 'last_ts'
+          ? `last_ts = case when excluded.last_ts > ${t}.last_ts then excluded.last_ts else ${t}.last_ts end`
+          : `${c} = ${t}.${c} + excluded.${c}`,
+    ).join(', '),
+  );
+}
+
+/**
+ * Adds log rows to the daily sums and, for the days before `rolled` (null: none of the rows
+ * is), to class_students. The sums are taken in SQL: one statement per projection for a whole
+ * flush, whatever its number of records.
+ */
+async function addToProjections(
+  q: Q,
+  dialect: Dialect,
+  source: NewRecords,
+  rolled: string | null,
+): Promise<void> {
+  // SQLite must read new rows by rowid range: offered the class index, which matches the
+  // grouping, it would walk the whole index instead.
+  const from = dialect === 'sqlite' ? sql`metric_records not indexed` : sql`metric_records`;
+  const where =
+    source === 'all'
+      ? sql`true`
+      : 'afterId' in source
+        ? sql`id > ${source.afterId}`
+        : sql`id = any(${source.ids}::bigint[])`;
+  const sums = sql`count(*), sum(stuck), sum(got_it), sum(pause), sum(example), sum(confidence), min(ts), max(ts)`;
+  await sql`insert into class_student_day_stats
+      (class_id, day, student_id, n, stuck, got_it, pause, example, confidence_sum, first_ts, last_ts)
+    select class_id, ${DAY_OF_TS}, student_id, ${sums} from ${from} where ${where}
+    group by class_id, ${DAY_OF_TS}, student_id
+    on conflict (class_id, day, student_id) do update set ${addSet('class_student_day_stats')}`.execute(
+    q,
+  );
+  if (rolled === null) return;
+  await sql`insert into class_students
+      (class_id, student_id, n, stuck, got_it, pause, example, confidence_sum, first_ts, last_ts)
+    select class_id, student_id, ${sums} from ${from} where ${where} and ${DAY_OF_TS} < ${rolled}
+    group by class_id, student_id
+    on conflict (class_id, student_id) do update set ${addSet('class_students')}`.execute(q);
+}
+
+/** Rebuilds every pulse projection from the log (the roll-up line stays where it is). */
+export async function rebuildProjections(q: Q, dialect: Dialect): Promise<void> {
+  await q.deleteFrom('class_student_day_stats').execute();
+  await q.deleteFrom('class_students').execute();
+  await addToProjections(q, dialect, 'all', await rolledBefore(q, dialect, true));
+}
