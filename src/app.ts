@@ -84,7 +84,7 @@ export async function buildApp({
     refreshTokenDays: config.refreshTokenDays,
   });
   await auth.init();
-  const mastery = new MasteryService(db, dialect, app.log);
+  const mastery = new MasteryService(db, database.writer, app.log);
   const live = new LiveHub(app.log, config.redisUrl);
   await live.start();
   const services: Services = {
@@ -92,7 +92,7 @@ export async function buildApp({
       onCommitted: (perClass) => live.publish('metrics', perClass),
     }),
     pulse: new PulseService(db, dialect, config.ruleThresholds),
-    events: new EventsService(db, dialect, mastery, config.maxRecordsPerRequest, (perClass) =>
+    events: new EventsService(db, database.writer, config.maxRecordsPerRequest, (perClass) =>
       live.publish('events', perClass),
     ),
     mastery,

@@ -190,7 +190,7 @@ async function recompute(): Promise<void> {
     console.log(
       `Rebuilt the class projections from the record log of ${database.location} in ${duration_ms} ms.`,
     );
-    const m = await new MasteryService(database.db, database.dialect).recomputeAll();
+    const m = await new MasteryService(database.db, database.writer).recomputeAll();
     console.log(
       `Rebuilt concept mastery of ${plural(m.learners, 'learner')} (${plural(m.attempts, 'attempt')}) in ${m.duration_ms} ms.`,
     );
@@ -200,7 +200,7 @@ async function recompute(): Promise<void> {
 async function fit(flags: { concept?: string }): Promise<void> {
   const cfg = loadConfig();
   await withDatabase(cfg, async (database) => {
-    const mastery = new MasteryService(database.db, database.dialect);
+    const mastery = new MasteryService(database.db, database.writer);
     let fits: Awaited<ReturnType<MasteryService['fitAll']>>;
     try {
       fits = flags.concept

@@ -1,6 +1,5 @@
 import type { Db } from '../db/database.ts';
 import { EventsService } from '../modules/learning/events.service.ts';
-import { MasteryService } from '../modules/learning/mastery.service.ts';
 import { PulseIngest } from '../modules/pulse/pulse.ingest.ts';
 import { type DemoEvent, demoEvents } from './events.ts';
 import { type DemoOptions, type DemoRecord, demoRecords, planDemo } from './generate.ts';
@@ -36,7 +35,7 @@ export interface LoadDemoResult {
  * projections are kept current and the deterministic event ids make a second run a no-op.
  */
 export async function loadDemo(database: Db, options: LoadDemoOptions): Promise<LoadDemoResult> {
-  const { db, dialect } = database;
+  const { db } = database;
   const batchSize = Math.min(DEMO_BATCH_SIZE, Math.max(1, options.batchSize ?? DEMO_BATCH_SIZE));
   const plan = planDemo(options);
   const ingest = new PulseIngest(database.writer, batchSize);
@@ -82,7 +81,7 @@ export async function loadDemo(database: Db, options: LoadDemoOptions): Promise<
   await ingest.close();
 
   // Learning events go through the event intake too, so concept mastery is kept as the API would.
-  const events = new EventsService(db, dialect, new MasteryService(db, dialect), batchSize);
+  const events = new EventsService(db, database.writer, batchSize);
   let eventBatch: DemoEvent[] = [];
   const flushEvents = async () => {
     const r = await events.ingest(eventBatch);

@@ -7,6 +7,7 @@ import * as createAudit from './2026_11_22_150200_create_audit.ts';
 import * as learnerDayIndex from './2026_11_22_160000_learner_day_index.ts';
 import * as metricRecordsDayIndex from './2026_12_01_090000_metric_records_day_index.ts';
 import * as pulseRollup from './2026_12_01_090100_pulse_rollup.ts';
+import * as learningKeys from './2026_12_01_100000_learning_keys.ts';
 
 /** Every migration, in order. Append only: never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_22_160000_learner_day_index': learnerDayIndex,
   '2026_12_01_090000_metric_records_day_index': metricRecordsDayIndex,
   '2026_12_01_090100_pulse_rollup': pulseRollup,
+  '2026_12_01_100000_learning_keys': learningKeys,
 };

@@ -1,21 +1,16 @@
 import type { Kysely } from 'kysely';
 import { BatchWriter } from '../../db/batch-writer.ts';
-import type { Dialect } from '../../db/dialect.ts';
 import type { Database } from '../../db/schema.ts';
+import type { Writer } from '../../db/writer.ts';
 import { AppError, badRequest, notFound } from '../../http/errors.ts';
 import { UUID_RE } from '../../http/input.ts';
 import { windowOf } from '../../http/window.ts';
 import type { WritePermit } from '../../http/access.ts';
 import type { FieldError } from '../pulse/pulse.validation.ts';
+import { type JobResult, packEvents } from './events.write.ts';
 import * as repo from './learning.repository.ts';
-import type {
-  ClassLearnerTable,
-  EventConceptTable,
-  LearningEvent,
-  LearningEventTable,
-} from './learning.table.ts';
-import { outcomeOf, type ValidEvent, validateEvent } from './learning.validation.ts';
-import type { MasteryService } from './mastery.service.ts';
+import type { LearningEvent } from './learning.table.ts';
+import { type ValidEvent, validateEvent } from './learning.validation.ts';
 
 export interface EventIntakeResult {
   inserted: number;
@@ -27,11 +22,6 @@ export interface EventIntakeResult {
 }
 
 type Job = { index: number; event: ValidEvent }[];
-type JobResult = {
-  inserted: number;
-  duplicates: number;
-  conflicts: { index: number; id: string }[];
-};
 
 function eventsOf(body: unknown): unknown[] {
   if (Array.isArray(body)) return body;
@@ -102,39 +92,23 @@ export function eventView(r: LearningEvent) {
   };
 }
 
-function row(e: ValidEvent, receivedAt: string): LearningEventTable {
-  return {
-    id: e.id,
-    event_type: e.event_type,
-    user_id: e.user_id,
-    class_id: e.class_id,
-    course_id: e.course_id,
-    lesson_id: e.lesson_id,
-    concept_ids: e.concept_ids.length ? JSON.stringify(e.concept_ids) : null,
-    correct: e.correct === null ? null : e.correct ? 1 : 0,
-    score: e.score,
-    duration_ms: e.duration_ms,
-    occurred_at: e.occurred_at,
-    received_at: receivedAt,
-    context: e.context === null ? null : JSON.stringify(e.context),
-    fingerprint: e.fingerprint,
-  };
-}
-
 /** Event intake: the log append and every projection update share one transaction. */
 export class EventsService {
   private readonly writer: BatchWriter<Job, JobResult>;
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly dialect: Dialect,
-    private readonly mastery: MasteryService,
+    writer: Writer,
     private readonly maxEvents: number,
     /** told, after each commit, how many events each class got */
-    private readonly onCommitted?: (perClass: Map<string, number>) => void,
+    onCommitted?: (perClass: Map<string, number>) => void,
   ) {
     this.writer = new BatchWriter({
-      write: (jobs) => this.write(jobs),
+      write: async (jobs) => {
+        const out = await writer.run('learning.events', packEvents(jobs, new Date().toISOString()));
+        if (out.perClass.size > 0) onCommitted?.(out.perClass);
+        return out.results;
+      },
       sizeOf: (job) => job.length,
       maxBatchSize: 50_000,
     });
@@ -221,90 +195,5 @@ export class EventsService {
       events: page.map(eventView),
       next_cursor: rows.length > limit && last ? encodeCursor(last) : null,
     };
-  }
-
-  private async write(jobs: Job[]): Promise<JobResult[]> {
-    const results: JobResult[] = jobs.map(() => ({ inserted: 0, duplicates: 0, conflicts: [] }));
-    // The first copy of an id in the flush is stored if the id is new; every later copy (and the
-    // first, when the id was already stored) is judged against what the log then holds.
-    const first = new Map<string, ValidEvent>();
-    const candidates: { job: number; index: number; event: ValidEvent }[] = [];
-    const repeats: { job: number; index: number; event: ValidEvent }[] = [];
-    jobs.forEach((job, j) => {
-      for (const { index, event } of job) {
-        if (!first.has(event.id)) {
-          first.set(event.id, event);
-          candidates.push({ job: j, index, event });
-        } else repeats.push({ job: j, index, event });
-      }
-    });
-    const judge = (
-      c: { job: number; index: number; event: ValidEvent },
-      stored: string | undefined,
-    ) => {
-      const res = results[c.job]!;
-      if (stored === c.event.fingerprint) res.duplicates++;
-      else res.conflicts.push({ index: c.index, id: c.event.id });
-    };
-
-    const perClass = new Map<string, number>();
-    await this.db.transaction().execute(async (trx) => {
-      perClass.clear(); // a retried transaction counts afresh
-      const receivedAt = new Date().toISOString();
-      const stored = await repo.insertEvents(
-        trx,
-        this.dialect,
-        candidates.map((c) => row(c.event, receivedAt)),
-      );
-      const notStored = candidates.filter((c) => !stored.has(c.event.id)).map((c) => c.event.id);
-      const existing = notStored.length
-        ? await repo.fingerprints(trx, notStored)
-        : new Map<string, string>();
-      for (const c of candidates)
-        if (stored.has(c.event.id)) existing.set(c.event.id, c.event.fingerprint);
-      for (const r of repeats) judge(r, existing.get(r.event.id));
-      const concepts: EventConceptTable[] = [];
-      const learners = new Map<string, ClassLearnerTable>();
-      for (const c of candidates) {
-        const res = results[c.job]!;
-        if (!stored.has(c.event.id)) {
-          judge(c, existing.get(c.event.id));
-          continue;
-        }
-        res.inserted++;
-        const e = c.event;
-        const outcome = outcomeOf(e);
-        for (const concept of e.concept_ids) {
-          concepts.push({
-            user_id: e.user_id,
-            concept_id: concept,
-            occurred_at: e.occurred_at,
-            event_id: e.id,
-            outcome,
-          });
-        }
-        if (e.class_id !== null) {
-          perClass.set(e.class_id, (perClass.get(e.class_id) ?? 0) + 1);
-          const key = `${e.class_id}\u0000${e.user_id}`;
-          const l = learners.get(key);
-          if (!l || l.last_event_at < e.occurred_at) {
-            learners.set(key, {
-              class_id: e.class_id,
-              user_id: e.user_id,
-              last_event_at: e.occurred_at,
-            });
-          }
-        }
-      }
-      await repo.insertEventConcepts(trx, this.dialect, concepts);
-      await repo.touchClassLearners(trx, this.dialect, [...learners.values()]);
-      await this.mastery.apply(
-        trx,
-        concepts.filter((c): c is EventConceptTable & { outcome: number } => c.outcome !== null),
-      );
-    });
-    for (const r of results) r.conflicts.sort((a, b) => a.index - b.index);
-    if (perClass.size > 0) this.onCommitted?.(perClass);
-    return results;
   }
 }

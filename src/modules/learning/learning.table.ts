@@ -21,6 +21,11 @@ export interface LearningEventTable {
   fingerprint: string;
 }
 
+/**
+ * The per-learner index of the log: one row per (event, concept) it names, or one row with
+ * concept_id '' for an event that names none. Attempt sequences per (learner, concept) and a
+ * learner's history are read from it.
+ */
 export interface EventConceptTable {
   user_id: string;
   concept_id: string;
@@ -28,6 +33,8 @@ export interface EventConceptTable {
   event_id: string;
   /** the attempt's observation (correct 0/1, else score), null when the event is no attempt */
   outcome: number | null;
+  /** 1 on exactly one row of each event (its first concept): the row history reads */
+  lead: number;
 }
 
 export interface ConceptMasteryTable {
@@ -40,10 +47,10 @@ export interface ConceptMasteryTable {
   last_event_id: string;
 }
 
+/** Which learners a class has, from the events that name the class. */
 export interface ClassLearnerTable {
   class_id: string;
   user_id: string;
-  last_event_at: string;
 }
 
 export interface ConceptParamsTable {

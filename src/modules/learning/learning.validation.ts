@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
+import { newEventId } from './ids.ts';
 import { externalId, UUID_RE } from '../../http/input.ts';
 import { canonicalInstant, parseInstant, toIso } from '../../models/time.ts';
 import type { FieldError } from '../pulse/pulse.validation.ts';
@@ -214,6 +214,6 @@ export function validateEvent(input: unknown, nowIso: string): EventResult {
   const fingerprint = createHash('sha256').update(stableJson(sent)).digest('base64url');
   return {
     ok: true,
-    event: { id: id ?? uuidv7(), generatedId: id === null, ...content, fingerprint },
+    event: { id: id ?? newEventId(), generatedId: id === null, ...content, fingerprint },
   };
 }

@@ -35,23 +35,41 @@ export function paramsFrom(row: ConceptParamsTable | undefined): BktParams {
   return { p_init: row.p_init, p_learn: row.p_learn, p_slip: row.p_slip, p_guess: row.p_guess };
 }
 
+/** The state before any attempt. */
+export function freshState(params: BktParams): MasteryState {
+  return {
+    attempts: 0,
+    correct: 0,
+    p_known: params.p_init,
+    last_attempt_at: '',
+    last_event_id: '',
+  };
+}
+
+/** Applies one attempt to a state, in place (the next one in replay order). */
+export function step(
+  s: MasteryState,
+  occurredAt: string,
+  eventId: string,
+  outcome: number,
+  params: BktParams,
+): void {
+  s.attempts++;
+  s.correct += outcome;
+  s.p_known = update(s.p_known, outcome, params);
+  s.last_attempt_at = occurredAt;
+  s.last_event_id = eventId;
+}
+
 /** Applies attempts (already in replay order) to a state, or to a fresh one. */
 export function fold(
   state: MasteryState | undefined,
   attempts: AttemptLike[],
   params: BktParams,
 ): MasteryState {
-  let n = state?.attempts ?? 0;
-  let correct = state?.correct ?? 0;
-  let p = state?.p_known ?? params.p_init;
-  let last = state ? { at: state.last_attempt_at, id: state.last_event_id } : { at: '', id: '' };
-  for (const a of attempts) {
-    n++;
-    correct += a.outcome;
-    p = update(p, a.outcome, params);
-    last = { at: a.occurred_at, id: a.event_id };
-  }
-  return { attempts: n, correct, p_known: p, last_attempt_at: last.at, last_event_id: last.id };
+  const s = state ? { ...state } : freshState(params);
+  for (const a of attempts) step(s, a.occurred_at, a.event_id, a.outcome, params);
+  return s;
 }
 
 /** The API view of a stored state. */

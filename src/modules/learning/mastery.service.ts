@@ -1,74 +1,21 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../../db/dialect.ts';
+import type { Writer } from '../../db/writer.ts';
 import type { Database } from '../../db/schema.ts';
 import { AppError, notFound } from '../../http/errors.ts';
-import { DEFAULT_BKT_PARAMS, fitBkt, MASTERED_THRESHOLD } from '../../models/bkt.ts';
+import { DEFAULT_BKT_PARAMS, MASTERED_THRESHOLD } from '../../models/bkt.ts';
 import * as repo from './learning.repository.ts';
-import type { ConceptMasteryTable } from './learning.table.ts';
-import {
-  type AttemptLike,
-  compareAttempts,
-  fold,
-  type MasteryState,
-  masteryView,
-  paramsFrom,
-} from './mastery.model.ts';
-
-type Attempt = AttemptLike & { user_id: string; concept_id: string };
-const key = (u: string, c: string) => `${u}\u0000${c}`;
-/** Fewer attempts than this give parameters that say more about noise than about the concept. */
-export const MIN_FIT_ATTEMPTS = 30;
+import { MIN_FIT_ATTEMPTS, type RebuildResult } from './mastery.rebuild.ts';
+import { masteryView } from './mastery.model.ts';
 
 /** Per-(learner, concept) mastery: a projection of the attempts in the event log. */
 export class MasteryService {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly dialect: Dialect,
+    /** rebuilds and fits are write tasks: they run where intake batches do */
+    private readonly writer: Writer,
     private readonly log?: FastifyBaseLogger,
   ) {}
-
-  /**
-   * Folds newly stored attempts into the projection, inside the intake transaction. An attempt
-   * older than the last one applied to its (learner, concept) triggers a replay of that pair
-   * from the log, so the state is the same as if everything had arrived in order.
-   */
-  async apply(trx: Kysely<Database>, attempts: Attempt[]): Promise<void> {
-    if (attempts.length === 0) return;
-    const byKey = new Map<string, Attempt[]>();
-    for (const a of attempts) {
-      const k = key(a.user_id, a.concept_id);
-      const list = byKey.get(k);
-      if (list) list.push(a);
-      else byKey.set(k, [a]);
-    }
-    const keys = [...byKey.values()].map((l) => ({
-      user_id: l[0]!.user_id,
-      concept_id: l[0]!.concept_id,
-    }));
-    const current = new Map(
-      (await repo.masteryOf(trx, keys)).map((r) => [key(r.user_id, r.concept_id), r]),
-    );
-    const params = await repo.paramsOf(trx, [...new Set(keys.map((k) => k.concept_id))]);
-    const out: ConceptMasteryTable[] = [];
-    for (const [k, list] of byKey) {
-      list.sort(compareAttempts);
-      const { user_id, concept_id } = list[0]!;
-      const p = paramsFrom(params.get(concept_id));
-      const state = current.get(k);
-      const late =
-        state !== undefined &&
-        compareAttempts(list[0]!, {
-          occurred_at: state.last_attempt_at,
-          event_id: state.last_event_id,
-        }) < 0;
-      const next: MasteryState = late
-        ? fold(undefined, await repo.attemptsOf(trx, user_id, concept_id), p)
-        : fold(state, list, p);
-      out.push({ user_id, concept_id, ...next });
-    }
-    await repo.saveMastery(trx, this.dialect, out);
-  }
 
   async learner(userId: string) {
     const rows = await repo.masteryOfLearner(this.db, userId);
@@ -122,41 +69,19 @@ export class MasteryService {
     };
   }
 
-  /** Rebuilds the given learners' states from the log (replaces what is stored). */
-  private async rebuild(
-    trx: Kysely<Database>,
-    userIds: string[],
-  ): Promise<{ concepts: number; attempts: number }> {
-    const attempts = await repo.attemptsOfLearners(trx, userIds);
-    const params = await repo.paramsOf(trx, [...new Set(attempts.map((a) => a.concept_id))]);
-    const out: ConceptMasteryTable[] = [];
-    let i = 0;
-    while (i < attempts.length) {
-      const { user_id, concept_id } = attempts[i]!;
-      let j = i;
-      while (
-        j < attempts.length &&
-        attempts[j]!.user_id === user_id &&
-        attempts[j]!.concept_id === concept_id
-      )
-        j++;
-      out.push({
-        user_id,
-        concept_id,
-        ...fold(undefined, attempts.slice(i, j), paramsFrom(params.get(concept_id))),
-      });
-      i = j;
-    }
-    await repo.deleteMasteryOf(trx, userIds);
-    await repo.saveMastery(trx, this.dialect, out);
-    return { concepts: out.length, attempts: attempts.length };
-  }
-
   async recomputeLearner(userId: string) {
     const started = performance.now();
     if (!(await repo.learnerExists(this.db, userId)))
       throw notFound(`Learner ${JSON.stringify(userId)} has no events`);
-    const r = await this.db.transaction().execute((trx) => this.rebuild(trx, [userId]));
+    const {
+      learners: _,
+      last: __,
+      ...r
+    } = await this.writer.run('mastery.rebuild', {
+      userIds: [userId],
+      after: null,
+      chunk: 1,
+    });
     return { learners: 1, ...r, duration_ms: Math.round(performance.now() - started) };
   }
 
@@ -168,13 +93,16 @@ export class MasteryService {
     let attempts = 0;
     let after: string | null = null;
     for (;;) {
-      const ids = await repo.learnersPage(this.db, after, chunk);
-      if (ids.length === 0) break;
-      const r = await this.db.transaction().execute((trx) => this.rebuild(trx, ids));
-      learners += ids.length;
+      const r: RebuildResult = await this.writer.run('mastery.rebuild', {
+        userIds: null,
+        after,
+        chunk,
+      });
+      if (r.last === null) break;
+      learners += r.learners;
       concepts += r.concepts;
       attempts += r.attempts;
-      after = ids[ids.length - 1]!;
+      after = r.last;
       this.log?.info({ learners, attempts }, 'mastery recompute progress');
     }
     const duration_ms = Math.round(performance.now() - started);
@@ -187,58 +115,20 @@ export class MasteryService {
    * them, and replays the concept's states with them so the projection stays rebuildable.
    */
   async fitConcept(conceptId: string) {
-    const attempts = await repo.attemptsOfConcept(this.db, conceptId);
-    if (attempts.length === 0)
+    const out = await this.writer.run('mastery.fit', conceptId);
+    if (out.status === 'no_attempts') {
       throw notFound(`Concept ${JSON.stringify(conceptId)} has no attempts`);
-    const sequences: number[][] = [];
-    let last: string | null = null;
-    for (const a of attempts) {
-      if (a.user_id !== last) sequences.push([]);
-      sequences[sequences.length - 1]!.push(a.outcome >= 0.5 ? 1 : 0);
-      last = a.user_id;
     }
-    if (attempts.length < MIN_FIT_ATTEMPTS) {
+    if (out.status === 'too_few') {
       throw new AppError(
         422,
         'insufficient_data',
-        `Concept ${JSON.stringify(conceptId)} has ${attempts.length} attempts; fitting needs at least ${MIN_FIT_ATTEMPTS}`,
-        { attempts: attempts.length, required: MIN_FIT_ATTEMPTS },
+        `Concept ${JSON.stringify(conceptId)} has ${out.attempts} attempts; fitting needs at least ${MIN_FIT_ATTEMPTS}`,
+        { attempts: out.attempts, required: MIN_FIT_ATTEMPTS },
       );
     }
-    const fit = fitBkt(sequences);
-    const fittedAt = new Date().toISOString();
-    await this.db.transaction().execute(async (trx) => {
-      await repo.saveParams(trx, {
-        concept_id: conceptId,
-        ...fit.params,
-        sequences: fit.sequences,
-        attempts: fit.attempts,
-        log_likelihood: fit.logLikelihood,
-        fit_ms: Math.round(fit.ms * 100) / 100,
-        fitted_at: fittedAt,
-      });
-      const out: ConceptMasteryTable[] = [];
-      let i = 0;
-      while (i < attempts.length) {
-        const user = attempts[i]!.user_id;
-        let j = i;
-        while (j < attempts.length && attempts[j]!.user_id === user) j++;
-        out.push({
-          user_id: user,
-          concept_id: conceptId,
-          ...fold(undefined, attempts.slice(i, j), fit.params),
-        });
-        i = j;
-      }
-      await repo.saveMastery(trx, this.dialect, out);
-    });
-    return this.conceptView(conceptId, fit.params, {
-      sequences: fit.sequences,
-      attempts: fit.attempts,
-      log_likelihood: fit.logLikelihood,
-      fit_ms: Math.round(fit.ms * 100) / 100,
-      fitted_at: fittedAt,
-    });
+    const { concept_id: _, p_init: _i, p_learn: _l, p_slip: _s, p_guess: _g, ...fit } = out.row;
+    return this.conceptView(conceptId, out.params, fit);
   }
 
   /** Fits every concept with enough attempts; the others keep their parameters and are listed. */

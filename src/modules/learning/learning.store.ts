@@ -1,0 +1,274 @@
+/**
+ * The write side of the learning-event log: appending events, their per-learner index rows,
+ * class membership and the mastery projection, inside the intake writer's transaction.
+ *
+ * On SQLite each row is one run of a prepared single-row statement on the writer's own
+ * connection (bound with spread arguments, no query building); on PostgreSQL rows go in
+ * multi-row statements, one round trip per chunk.
+ */
+import type { Kysely } from 'kysely';
+import { BulkStatement } from '../../db/bulk.ts';
+import { chunkForInsert, type Dialect } from '../../db/dialect.ts';
+import type { Database } from '../../db/schema.ts';
+import type { SqliteHandle } from '../../db/sqlite.ts';
+import type {
+  ClassLearnerTable,
+  ConceptMastery,
+  ConceptMasteryTable,
+  EventConceptTable,
+  LearningEventTable,
+} from './learning.table.ts';
+
+type Q = Kysely<Database>;
+export interface StoreContext {
+  dialect: Dialect;
+  sqlite: SqliteHandle | undefined;
+}
+
+const EVENT_COLUMNS = [
+  'id',
+  'event_type',
+  'user_id',
+  'class_id',
+  'course_id',
+  'lesson_id',
+  'concept_ids',
+  'correct',
+  'score',
+  'duration_ms',
+  'occurred_at',
+  'received_at',
+  'context',
+  'fingerprint',
+] as const;
+const KEY_COLUMNS = [
+  'user_id',
+  'concept_id',
+  'occurred_at',
+  'event_id',
+  'outcome',
+  'lead',
+] as const;
+const MASTERY_COLUMNS = [
+  'user_id',
+  'concept_id',
+  'attempts',
+  'correct',
+  'p_known',
+  'last_attempt_at',
+  'last_event_id',
+] as const;
+
+const insertEventsStmt = new BulkStatement<LearningEventTable, Database>(
+  EVENT_COLUMNS,
+  (db, rows) =>
+    db
+      .insertInto('learning_events')
+      .values(rows)
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id'),
+);
+const insertKeysStmt = new BulkStatement<EventConceptTable, Database>(KEY_COLUMNS, (db, rows) =>
+  db
+    .insertInto('event_concepts')
+    .values(rows)
+    .onConflict((oc) => oc.doNothing()),
+);
+const insertLearnersStmt = new BulkStatement<ClassLearnerTable, Database>(
+  ['class_id', 'user_id'],
+  (db, rows) =>
+    db
+      .insertInto('class_learners')
+      .values(rows)
+      .onConflict((oc) => oc.doNothing()),
+);
+const upsertMasteryStmt = new BulkStatement<ConceptMasteryTable, Database>(
+  MASTERY_COLUMNS,
+  (db, rows) =>
+    db
+      .insertInto('concept_mastery')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['user_id', 'concept_id']).doUpdateSet((eb) => ({
+          attempts: eb.ref('excluded.attempts'),
+          correct: eb.ref('excluded.correct'),
+          p_known: eb.ref('excluded.p_known'),
+          last_attempt_at: eb.ref('excluded.last_attempt_at'),
+          last_event_id: eb.ref('excluded.last_event_id'),
+        })),
+      ),
+);
+
+const list = (cols: readonly string[]) => cols.join(', ');
+const marks = (cols: readonly string[]) => cols.map(() => '?').join(', ');
+const sqliteStatements = new WeakMap<SqliteHandle, ReturnType<typeof prepareSqlite>>();
+function prepareSqlite(s: SqliteHandle) {
+  return {
+    event: s.prepare(
+      `insert into learning_events (${list(EVENT_COLUMNS)}) values (${marks(EVENT_COLUMNS)}) ` +
+        'on conflict (id) do nothing',
+    ),
+    key: s.prepare(
+      `insert into event_concepts (${list(KEY_COLUMNS)}) values (${marks(KEY_COLUMNS)}) ` +
+        'on conflict do nothing',
+    ),
+    learner: s.prepare(
+      'insert into class_learners (class_id, user_id) values (?, ?) on conflict do nothing',
+    ),
+    mastery: s
+      .prepare(
+        'select user_id, concept_id, attempts, correct, p_known, last_attempt_at, last_event_id ' +
+          'from concept_mastery where user_id = ? and concept_id = ?',
+      )
+      .raw(true),
+    saveMastery: s.prepare(
+      `insert into concept_mastery (${list(MASTERY_COLUMNS)}) values (${marks(MASTERY_COLUMNS)}) ` +
+        'on conflict (user_id, concept_id) do update set attempts = excluded.attempts, ' +
+        'correct = excluded.correct, p_known = excluded.p_known, ' +
+        'last_attempt_at = excluded.last_attempt_at, last_event_id = excluded.last_event_id',
+    ),
+  };
+}
+function statements(sqlite: SqliteHandle) {
+  let st = sqliteStatements.get(sqlite);
+  if (!st) sqliteStatements.set(sqlite, (st = prepareSqlite(sqlite)));
+  return st;
+}
+
+/** Appends events whose id is new; returns, per row, 1 if it was stored and 0 if not. */
+export async function storeEvents(
+  q: Q,
+  ctx: StoreContext,
+  rows: LearningEventTable[],
+): Promise<Uint8Array> {
+  const stored = new Uint8Array(rows.length);
+  if (ctx.sqlite) {
+    const { event } = statements(ctx.sqlite);
+    rows.forEach((r, k) => {
+      const res = event.run(
+        r.id,
+        r.event_type,
+        r.user_id,
+        r.class_id,
+        r.course_id,
+        r.lesson_id,
+        r.concept_ids,
+        r.correct,
+        r.score,
+        r.duration_ms,
+        r.occurred_at,
+        r.received_at,
+        r.context,
+        r.fingerprint,
+      );
+      stored[k] = res.changes > 0 ? 1 : 0;
+    });
+    return stored;
+  }
+  const at = new Map(rows.map((r, k) => [r.id, k]));
+  for (const chunk of chunkForInsert(rows, EVENT_COLUMNS.length, ctx.dialect)) {
+    const res = await insertEventsStmt.execute<{ id: string }>(q, chunk);
+    for (const r of res.rows) stored[at.get(r.id)!] = 1;
+  }
+  return stored;
+}
+
+/** Adds the per-learner index rows of newly stored events. */
+export async function addKeys(q: Q, ctx: StoreContext, rows: EventConceptTable[]): Promise<void> {
+  if (ctx.sqlite) {
+    const { key } = statements(ctx.sqlite);
+    for (const r of rows) {
+      key.run(r.user_id, r.concept_id, r.occurred_at, r.event_id, r.outcome, r.lead);
+    }
+    return;
+  }
+  for (const chunk of chunkForInsert(rows, KEY_COLUMNS.length, ctx.dialect)) {
+    await insertKeysStmt.execute(q, chunk);
+  }
+}
+
+/** Records that these learners are in these classes (pairs known already are left alone). */
+export async function addClassLearners(
+  q: Q,
+  ctx: StoreContext,
+  rows: ClassLearnerTable[],
+): Promise<void> {
+  if (ctx.sqlite) {
+    const { learner } = statements(ctx.sqlite);
+    for (const r of rows) learner.run(r.class_id, r.user_id);
+    return;
+  }
+  for (const chunk of chunkForInsert(rows, 2, ctx.dialect)) {
+    await insertLearnersStmt.execute(q, chunk);
+  }
+}
+
+/** Current mastery rows of the given (learner, concept) pairs. */
+export async function masteryOf(
+  q: Q,
+  ctx: StoreContext,
+  keys: { user_id: string; concept_id: string }[],
+): Promise<ConceptMastery[]> {
+  const out: ConceptMastery[] = [];
+  if (ctx.sqlite) {
+    const { mastery } = statements(ctx.sqlite);
+    for (const k of keys) {
+      const r = mastery.get(k.user_id, k.concept_id) as unknown[] | undefined;
+      if (r) {
+        out.push({
+          user_id: r[0] as string,
+          concept_id: r[1] as string,
+          attempts: r[2] as number,
+          correct: r[3] as number,
+          p_known: r[4] as number,
+          last_attempt_at: r[5] as string,
+          last_event_id: r[6] as string,
+        });
+      }
+    }
+    return out;
+  }
+  for (let i = 0; i < keys.length; i += 200) {
+    const part = keys.slice(i, i + 200);
+    out.push(
+      ...(await q
+        .selectFrom('concept_mastery')
+        .selectAll()
+        .where((eb) =>
+          eb.or(
+            part.map((k) =>
+              eb.and([eb('user_id', '=', k.user_id), eb('concept_id', '=', k.concept_id)]),
+            ),
+          ),
+        )
+        .execute()),
+    );
+  }
+  return out;
+}
+
+/** Writes mastery rows (insert or replace by (learner, concept)). */
+export async function saveMastery(
+  q: Q,
+  ctx: StoreContext,
+  rows: ConceptMasteryTable[],
+): Promise<void> {
+  if (ctx.sqlite) {
+    const { saveMastery: save } = statements(ctx.sqlite);
+    for (const r of rows) {
+      save.run(
+        r.user_id,
+        r.concept_id,
+        r.attempts,
+        r.correct,
+        r.p_known,
+        r.last_attempt_at,
+        r.last_event_id,
+      );
+    }
+    return;
+  }
+  for (const chunk of chunkForInsert(rows, MASTERY_COLUMNS.length, ctx.dialect)) {
+    await upsertMasteryStmt.execute(q, chunk);
+  }
+}
