@@ -1,12 +1,19 @@
 /**
  * Group commit: writes submitted while a transaction is running are collected and committed
- * together in the next one. Each caller's promise resolves only after its items are committed,
- * so a 2xx still means durable, while the cost of a commit (an fsync on SQLite, a round trip on
- * PostgreSQL) is shared by every request that arrived meanwhile.
+ * together in the next one. Each caller's promise resolves only after its items are committed
+ * (and durable), so a 2xx still means durable, while the cost of a commit (an fsync on SQLite,
+ * a round trip on PostgreSQL) is shared by every request that arrived meanwhile.
+ *
+ * A write may report that its transaction has committed before it resolves (while its commit
+ * is being made durable): the next flush then starts at once, so that storing one batch
+ * overlaps with syncing the one before. At most two flushes are in flight.
  */
 export interface BatchWriterOptions<T, R> {
-  /** Writes every job of one flush in a single transaction and returns one result per job. */
-  write(jobs: T[]): Promise<R[]>;
+  /**
+   * Writes every job of one flush in a single transaction and returns one result per job;
+   * may call `stored()` once the transaction has committed, before it resolves.
+   */
+  write(jobs: T[], stored: () => void): Promise<R[]>;
   /** Size of a job (records), to cap how much goes into one transaction. */
   sizeOf(job: T): number;
   /** Upper bound on the summed size of one flush. */
@@ -19,10 +26,14 @@ interface Pending<T, R> {
   reject(err: unknown): void;
 }
 
+const MAX_IN_FLIGHT = 2;
+
 export class BatchWriter<T, R> {
   private queue: Pending<T, R>[] = [];
   private running = false;
   private scheduled = false;
+  private inFlight = 0;
+  private settled: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: BatchWriterOptions<T, R>) {}
@@ -36,8 +47,12 @@ export class BatchWriter<T, R> {
 
   /** Resolves once everything submitted so far has been written. */
   async drain(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return;
+    if (this.idle()) return;
     await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  private idle(): boolean {
+    return !this.running && this.inFlight === 0 && this.queue.length === 0;
   }
 
   private schedule(): void {
@@ -66,30 +81,50 @@ export class BatchWriter<T, R> {
     this.running = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.take();
-        try {
-          const results = await this.opts.write(batch.map((p) => p.job));
-          batch.forEach((p, i) => p.resolve(results[i]!));
-        } catch (err) {
-          if (batch.length === 1) {
-            batch[0]!.reject(err);
-            continue;
-          }
-          // One bad job must not fail its neighbours: retry each on its own.
-          for (const p of batch) {
-            try {
-              const [result] = await this.opts.write([p.job]);
-              p.resolve(result!);
-            } catch (e) {
-              p.reject(e);
-            }
-          }
+        while (this.inFlight >= MAX_IN_FLIGHT) {
+          await new Promise<void>((r) => this.settled.push(r));
         }
+        const batch = this.take();
+        let stored!: () => void;
+        const committed = new Promise<void>((r) => (stored = r));
+        this.inFlight++;
+        const done = this.write(batch, stored).finally(() => {
+          this.inFlight--;
+          this.settled.splice(0).forEach((w) => w());
+          if (this.idle()) this.idleWaiters.splice(0).forEach((w) => w());
+        });
+        await Promise.race([committed, done]);
       }
     } finally {
       this.running = false;
-      const waiters = this.idleWaiters.splice(0);
-      waiters.forEach((w) => w());
+      if (this.queue.length > 0) this.schedule();
+      else if (this.idle()) this.idleWaiters.splice(0).forEach((w) => w());
+    }
+  }
+
+  /** One flush; never rejects: each caller gets its own result or error. */
+  private async write(batch: Pending<T, R>[], stored: () => void): Promise<void> {
+    try {
+      const results = await this.opts.write(
+        batch.map((p) => p.job),
+        stored,
+      );
+      batch.forEach((p, i) => p.resolve(results[i]!));
+    } catch (err) {
+      stored();
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+      // One bad job must not fail its neighbours: retry each on its own.
+      for (const p of batch) {
+        try {
+          const [result] = await this.opts.write([p.job], () => undefined);
+          p.resolve(result!);
+        } catch (e) {
+          p.reject(e);
+        }
+      }
     }
   }
 }

@@ -7,6 +7,7 @@
  * A task is a function of this process's code, named in write-tasks.ts: the thread imports
  * the same module, so only the task's name and its (structured-clone) input cross over.
  */
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import type { Dialect } from './dialect.ts';
@@ -26,7 +27,15 @@ export type TaskInput<K extends TaskName> = Parameters<WriteTasks[K]>[1];
 export type TaskOutput<K extends TaskName> = Awaited<ReturnType<WriteTasks[K]>>;
 
 export interface Writer {
-  run<K extends TaskName>(task: K, input: TaskInput<K>): Promise<TaskOutput<K>>;
+  /**
+   * Runs a task; resolves once its transaction is committed and durable. `stored`, if given,
+   * is called as soon as the transaction has committed, possibly before it is durable.
+   */
+  run<K extends TaskName>(
+    task: K,
+    input: TaskInput<K>,
+    stored?: () => void,
+  ): Promise<TaskOutput<K>>;
   /** Resolves once the writer takes work (its thread, if any, has started). */
   ready(): Promise<void>;
   /** Finishes the tasks already given, then stops. */
@@ -98,12 +107,33 @@ const ENTRY = new URL('./writer.worker.ts', import.meta.url);
 interface Pending {
   resolve(value: unknown): void;
   reject(err: unknown): void;
+  stored: (() => void) | undefined;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 /**
  * Runs tasks on a worker thread. The thread starts on first use; if it dies, the tasks it held
  * fail with the reason and the next task starts a new one. The thread keeps the process alive
  * only while it has work, so a command that forgets to close it still exits.
+ *
+ * With synchronous = FULL the thread commits without waiting for the disk, and this side
+ * makes each commit durable with an fdatasync of the WAL (on libuv's pool) before answering:
+ * the thread stores the next batch meanwhile, and one sync covers every commit before it.
  */
 export class ThreadWriter implements Writer {
   private worker: Worker | undefined;
@@ -112,8 +142,41 @@ export class ThreadWriter implements Writer {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closing: Promise<void> | undefined;
+  private walFd: number | undefined;
+  /** the sync running now, and the one to run next (for commits made after it started) */
+  private syncRunning = false;
+  private nextSync: Deferred | undefined;
 
   constructor(private readonly opts: ThreadWriterOptions) {}
+
+  /** Resolves once a WAL sync that started after this call has completed. */
+  private durable(): Promise<void> {
+    if (this.opts.synchronous !== 'FULL') return Promise.resolve();
+    this.nextSync ??= deferred();
+    const { promise } = this.nextSync;
+    if (!this.syncRunning) this.startSync();
+    return promise;
+  }
+
+  private startSync(): void {
+    const d = this.nextSync;
+    if (!d) return;
+    this.nextSync = undefined;
+    this.syncRunning = true;
+    try {
+      this.walFd ??= openSync(`${this.opts.file}-wal`, 'r');
+    } catch (err) {
+      this.syncRunning = false;
+      d.reject(err);
+      return;
+    }
+    fdatasync(this.walFd, (err) => {
+      this.syncRunning = false;
+      if (err) d.reject(err);
+      else d.resolve();
+      if (this.nextSync) this.startSync();
+    });
+  }
 
   ready(): Promise<void> {
     if (this.closing) return Promise.reject(new Error('the writer is closed'));
@@ -122,7 +185,12 @@ export class ThreadWriter implements Writer {
 
   private spawn(): Promise<void> {
     const worker = new Worker(BOOTSTRAP, {
-      workerData: { entry: ENTRY.href, file: this.opts.file, synchronous: this.opts.synchronous },
+      // FULL: durability comes from this side's WAL sync (see above).
+      workerData: {
+        entry: ENTRY.href,
+        file: this.opts.file,
+        synchronous: this.opts.synchronous === 'FULL' ? 'NORMAL' : this.opts.synchronous,
+      },
     });
     this.worker = worker;
     worker.unref();
@@ -148,8 +216,9 @@ export class ThreadWriter implements Writer {
           if (!p) return;
           this.pending.delete(m.id);
           if (this.pending.size === 0) worker.unref();
-          if (m.type === 'done') p.resolve(m.result);
-          else p.reject(fromThreadError(m.error));
+          p.stored?.();
+          if (m.type === 'failed') p.reject(fromThreadError(m.error));
+          else this.durable().then(() => p.resolve(m.result), p.reject);
         }
       });
       worker.on('error', (err) =>
@@ -167,18 +236,26 @@ export class ThreadWriter implements Writer {
     });
   }
 
-  run<K extends TaskName>(task: K, input: TaskInput<K>): Promise<TaskOutput<K>> {
+  run<K extends TaskName>(
+    task: K,
+    input: TaskInput<K>,
+    stored?: () => void,
+  ): Promise<TaskOutput<K>> {
     // Posted at once when the thread is up: the next batch should reach the thread before this
     // turn goes on to answer the requests of the last one.
-    if (this.worker && this.isReady) return this.post(task, input);
-    return this.ready().then(() => this.post(task, input));
+    if (this.worker && this.isReady) return this.post(task, input, stored);
+    return this.ready().then(() => this.post(task, input, stored));
   }
 
-  private post<K extends TaskName>(task: K, input: TaskInput<K>): Promise<TaskOutput<K>> {
+  private post<K extends TaskName>(
+    task: K,
+    input: TaskInput<K>,
+    stored: (() => void) | undefined,
+  ): Promise<TaskOutput<K>> {
     const worker = this.worker!;
     const id = this.nextId++;
     return new Promise<TaskOutput<K>>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, stored });
       worker.ref();
       worker.postMessage({ type: 'run', id, task, input } satisfies ToWorker);
     });
@@ -195,6 +272,9 @@ export class ThreadWriter implements Writer {
       // Tasks already posted run before the close message: the thread handles them in order.
       worker.postMessage({ type: 'close' } satisfies ToWorker);
       await exited;
+      await this.durable().catch(() => undefined);
+      if (this.walFd !== undefined) closeSync(this.walFd);
+      this.walFd = undefined;
     })());
   }
 }

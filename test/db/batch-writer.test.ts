@@ -79,4 +79,40 @@ describe('BatchWriter (group commit)', () => {
     await w.drain();
     expect(written).toBe(2);
   });
+
+  it('starts the next flush once a write has committed, while the last one is made durable', async () => {
+    const started: number[][] = [];
+    const gates: (() => void)[] = [];
+    const w = new BatchWriter<number, number>({
+      write: async (jobs, stored) => {
+        started.push(jobs);
+        stored(); // committed; durability still pending
+        await new Promise<void>((r) => gates.push(r));
+        return jobs;
+      },
+      sizeOf: () => 1,
+      maxBatchSize: 100,
+    });
+    const a = w.submit(1);
+    await new Promise((r) => setImmediate(r));
+    const b = w.submit(2);
+    await new Promise((r) => setImmediate(r));
+    const c = w.submit(3);
+    await new Promise((r) => setImmediate(r));
+    // Two flushes are in flight; the third waits for one of them to settle.
+    expect(started).toEqual([[1], [2]]);
+    let aDone = false;
+    void a.then(() => (aDone = true));
+    await new Promise((r) => setImmediate(r));
+    expect(aDone).toBe(false);
+    gates.shift()!();
+    expect(await a).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([[1], [2], [3]]);
+    gates.splice(0).forEach((g) => g());
+    await new Promise((r) => setImmediate(r));
+    gates.splice(0).forEach((g) => g());
+    expect(await Promise.all([b, c])).toEqual([2, 3]);
+    await w.drain();
+  });
 });

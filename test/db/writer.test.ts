@@ -109,4 +109,33 @@ describe('the SQLite writer thread', () => {
       /closed/,
     );
   });
+
+  it('with synchronous FULL, reports the commit first and answers once the WAL is synced', async () => {
+    const file = join(dir, 'full.db');
+    const full = createDatabase({ url: file, sqliteSynchronous: 'FULL' });
+    await migrateToLatest(full.db);
+    try {
+      const order: string[] = [];
+      const out = await full.writer.run('pulse.records', packRecords([[rec()]]), () =>
+        order.push('stored'),
+      );
+      order.push('answered');
+      expect(order).toEqual(['stored', 'answered']);
+      expect(out.results).toEqual([{ inserted: 1, duplicates: 0 }]);
+      // Many runs at once share syncs and all answer.
+      const many = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          full.writer.run('pulse.records', packRecords([[rec({ student_id: `m${i}` })]])),
+        ),
+      );
+      expect(many.every((r) => r.results[0]!.inserted === 1)).toBe(true);
+      const n = await full.db
+        .selectFrom('metric_records')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      expect(Number(n.n)).toBe(21);
+    } finally {
+      await full.close();
+    }
+  });
 });

@@ -104,8 +104,9 @@ export class EventsService {
     onCommitted?: (perClass: Map<string, number>) => void,
   ) {
     this.writer = new BatchWriter({
-      write: async (jobs) => {
-        const out = await writer.run('learning.events', packEvents(jobs, new Date().toISOString()));
+      write: async (jobs, stored) => {
+        const packed = packEvents(jobs, new Date().toISOString());
+        const out = await writer.run('learning.events', packed, stored);
         if (out.perClass.size > 0) onCommitted?.(out.perClass);
         return out.results;
       },

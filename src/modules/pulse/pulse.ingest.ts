@@ -43,8 +43,8 @@ export class PulseIngest {
     opts: { onCommitted?: (perClass: Map<string, number>) => void } = {},
   ) {
     this.writer = new BatchWriter({
-      write: async (jobs) => {
-        const { results, perClass } = await writer.run('pulse.records', packRecords(jobs));
+      write: async (jobs, stored) => {
+        const { results, perClass } = await writer.run('pulse.records', packRecords(jobs), stored);
         if (perClass.size > 0) opts.onCommitted?.(perClass);
         return results;
       },
