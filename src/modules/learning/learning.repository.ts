@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { precompiled } from '../../db/precompiled.ts';
 import type { Database } from '../../db/schema.ts';
 import type { ConceptMastery, ConceptParamsTable, LearningEvent } from './learning.table.ts';
 
@@ -149,14 +150,19 @@ export async function learnerExists(q: Q, userId: string): Promise<boolean> {
   return row !== undefined;
 }
 
+// A learner's page reads it on every visit: compiled once (see db/precompiled.ts).
+const masteryOfLearnerQuery = precompiled((q: Q, userId: string, conceptId: string | null) => {
+  let query = q.selectFrom('concept_mastery').selectAll().where('user_id', '=', userId);
+  if (conceptId !== null) query = query.where('concept_id', '=', conceptId);
+  return query.orderBy('concept_id');
+});
+
 export async function masteryOfLearner(
   q: Q,
   userId: string,
   conceptId?: string,
 ): Promise<ConceptMastery[]> {
-  let query = q.selectFrom('concept_mastery').selectAll().where('user_id', '=', userId);
-  if (conceptId !== undefined) query = query.where('concept_id', '=', conceptId);
-  return query.orderBy('concept_id').execute();
+  return masteryOfLearnerQuery(q, userId, conceptId ?? null);
 }
 
 export async function learnersOfClass(q: Q, classId: string): Promise<string[]> {

@@ -1,4 +1,5 @@
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import { precompiled } from '../../db/precompiled.ts';
 import type { Database } from '../../db/schema.ts';
 import { DAY_OF_TS } from './pulse.store.ts';
 import type { MetricRecord, SignalSums } from './pulse.table.ts';
@@ -53,35 +54,74 @@ const summed = (eb: ExpressionBuilder<any, any>) =>
  * Every (class, student) sums row of all time, in two parts read in one statement (so one
  * snapshot): the roll-up of the days before its line, and the daily sums from the line on.
  */
-function allTime(q: Q, classIds: readonly string[] | 'all') {
-  const line = q.selectFrom('pulse_rollup').select('rolled_before').where('id', '=', 1);
+function allTime(q: Q, classIds: readonly string[] | 'all' | { one: string }) {
+  const line = q.selectFrom('pulse_rollup').select('rolled_before').where('id', '=', sql.lit(1));
   let rolled = q.selectFrom('class_students').select(['class_id', 'student_id', ...SUM_FIELDS]);
   let recent = q
     .selectFrom('class_student_day_stats')
     .select(['class_id', 'student_id', ...SUM_FIELDS])
     .where('day', '>=', line);
-  if (classIds !== 'all') {
+  if (classIds !== 'all' && 'one' in classIds) {
+    rolled = rolled.where('class_id', '=', classIds.one);
+    recent = recent.where('class_id', '=', classIds.one);
+  } else if (classIds !== 'all') {
     rolled = rolled.where('class_id', 'in', classIds);
     recent = recent.where('class_id', 'in', classIds);
   }
   return rolled.unionAll(recent);
 }
 
-/** Does the class have any record? (Every record is in the daily sums.) */
-export async function classExists(q: Q, classId: string): Promise<boolean> {
-  const row = await q
+// The reads of a class page and its recommendations, compiled once (see db/precompiled.ts).
+const classExistsQuery = precompiled((q: Q, classId: string, limit: number) =>
+  q
     .selectFrom('class_student_day_stats')
     .select('class_id')
     .where('class_id', '=', classId)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+    .limit(limit),
+);
+const studentTotalsQuery = precompiled((q: Q, classId: string) =>
+  q
+    .selectFrom(allTime(q, { one: classId }).as('t'))
+    .select((eb) => ['student_id', ...summed(eb)])
+    .groupBy('student_id'),
+);
+const classTotalsQuery = precompiled((q: Q, classId: string) =>
+  q
+    .selectFrom(allTime(q, { one: classId }).as('t'))
+    .select((eb) => [...summed(eb), eb.fn.count<number>('student_id').distinct().as('students')]),
+);
+const studentSumsInDaysQuery = precompiled(
+  (q: Q, classId: string, dayFrom: string | null, dayTo: string | null) => {
+    let query = q
+      .selectFrom('class_student_day_stats')
+      .select((eb) => ['student_id', ...summed(eb)])
+      .where('class_id', '=', classId);
+    if (dayFrom !== null) query = query.where('day', '>=', dayFrom);
+    if (dayTo !== null) query = query.where('day', '<', dayTo);
+    return query.groupBy('student_id');
+  },
+);
+const totalsInDaysQuery = precompiled(
+  (q: Q, classId: string, dayFrom: string | null, dayTo: string | null) => {
+    let query = q
+      .selectFrom('class_student_day_stats')
+      .select((eb) => [...summed(eb), eb.fn.count<number>('student_id').distinct().as('students')])
+      .where('class_id', '=', classId);
+    if (dayFrom !== null) query = query.where('day', '>=', dayFrom);
+    if (dayTo !== null) query = query.where('day', '<', dayTo);
+    return query;
+  },
+);
+
+/** Does the class have any record? (Every record is in the daily sums.) */
+export async function classExists(q: Q, classId: string): Promise<boolean> {
+  return (await classExistsQuery(q, classId, 1)).length > 0;
 }
 
 /** The students with records in a class, in order. */
 export async function studentIdsOf(q: Q, classId: string): Promise<string[]> {
   const rows = await q
-    .selectFrom(allTime(q, [classId]).as('t'))
+    .selectFrom(allTime(q, { one: classId }).as('t'))
     .select('student_id')
     .distinct()
     .orderBy('student_id')
@@ -91,19 +131,12 @@ export async function studentIdsOf(q: Q, classId: string): Promise<string[]> {
 
 /** All-time sums per student of a class. */
 export async function studentTotals(q: Q, classId: string): Promise<StudentSums[]> {
-  return q
-    .selectFrom(allTime(q, [classId]).as('t'))
-    .select((eb) => ['student_id', ...summed(eb)])
-    .groupBy('student_id')
-    .execute();
+  return studentTotalsQuery(q, classId);
 }
 
 /** All-time sums of a class, and its number of students. */
 export async function classTotals(q: Q, classId: string): Promise<TotalSums> {
-  return q
-    .selectFrom(allTime(q, [classId]).as('t'))
-    .select((eb) => [...summed(eb), eb.fn.count<number>('student_id').distinct().as('students')])
-    .executeTakeFirstOrThrow();
+  return (await classTotalsQuery(q, classId))[0]!;
 }
 
 /** Sums per student over whole UTC days [dayFrom, dayTo); null bounds are open. */
@@ -113,13 +146,7 @@ export async function studentSumsInDays(
   dayFrom: string | null,
   dayTo: string | null,
 ): Promise<StudentSums[]> {
-  let query = q
-    .selectFrom('class_student_day_stats')
-    .select((eb) => ['student_id', ...summed(eb)])
-    .where('class_id', '=', classId);
-  if (dayFrom !== null) query = query.where('day', '>=', dayFrom);
-  if (dayTo !== null) query = query.where('day', '<', dayTo);
-  return query.groupBy('student_id').execute();
+  return studentSumsInDaysQuery(q, classId, dayFrom, dayTo);
 }
 
 /** Sums of a class over whole UTC days [dayFrom, dayTo), and its number of students then. */
@@ -129,13 +156,7 @@ export async function totalsInDays(
   dayFrom: string | null,
   dayTo: string | null,
 ): Promise<TotalSums> {
-  let query = q
-    .selectFrom('class_student_day_stats')
-    .select((eb) => [...summed(eb), eb.fn.count<number>('student_id').distinct().as('students')])
-    .where('class_id', '=', classId);
-  if (dayFrom !== null) query = query.where('day', '>=', dayFrom);
-  if (dayTo !== null) query = query.where('day', '<', dayTo);
-  return query.executeTakeFirstOrThrow();
+  return (await totalsInDaysQuery(q, classId, dayFrom, dayTo))[0]!;
 }
 
 /** Sums per day (with distinct students) over whole UTC days [dayFrom, dayTo). */
