@@ -6,7 +6,7 @@
  *
  * A write may report that its transaction has committed before it resolves (while its commit
  * is being made durable): the next flush then starts at once, so that storing one batch
- * overlaps with syncing the one before. At most two flushes are in flight.
+ * overlaps with syncing the ones before. At most MAX_IN_FLIGHT flushes are in flight.
  */
 export interface BatchWriterOptions<T, R> {
   /**
@@ -26,7 +26,11 @@ interface Pending<T, R> {
   reject(err: unknown): void;
 }
 
-const MAX_IN_FLIGHT = 2;
+/**
+ * Flushes stored and waiting for their sync at once: one sync covers every commit before it,
+ * so under many small requests several flushes share it (measured: 4 beat 2 and 8).
+ */
+export const MAX_IN_FLIGHT = 4;
 
 export class BatchWriter<T, R> {
   private queue: Pending<T, R>[] = [];

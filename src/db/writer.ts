@@ -91,7 +91,7 @@ function fromThreadError(e: ThreadError): Error {
 export type ToWorker =
   { type: 'run'; id: number; task: string; input: unknown } | { type: 'close' };
 export type FromWorker =
-  | { type: 'ready' }
+  | { type: 'ready'; walSync: boolean }
   | { type: 'done'; id: number; result: unknown }
   | { type: 'failed'; id: number; error: ThreadError }
   | { type: 'closed' };
@@ -143,6 +143,8 @@ export class ThreadWriter implements Writer {
   private nextId = 1;
   private closing: Promise<void> | undefined;
   private walFd: number | undefined;
+  /** true when the thread leaves the WAL sync of its commits to this side */
+  private walSync = false;
   /** the sync running now, and the one to run next (for commits made after it started) */
   private syncRunning = false;
   private nextSync: Deferred | undefined;
@@ -151,7 +153,7 @@ export class ThreadWriter implements Writer {
 
   /** Resolves once a WAL sync that started after this call has completed. */
   private durable(): Promise<void> {
-    if (this.opts.synchronous !== 'FULL') return Promise.resolve();
+    if (!this.walSync) return Promise.resolve();
     this.nextSync ??= deferred();
     const { promise } = this.nextSync;
     if (!this.syncRunning) this.startSync();
@@ -185,12 +187,7 @@ export class ThreadWriter implements Writer {
 
   private spawn(): Promise<void> {
     const worker = new Worker(BOOTSTRAP, {
-      // FULL: durability comes from this side's WAL sync (see above).
-      workerData: {
-        entry: ENTRY.href,
-        file: this.opts.file,
-        synchronous: this.opts.synchronous === 'FULL' ? 'NORMAL' : this.opts.synchronous,
-      },
+      workerData: { entry: ENTRY.href, file: this.opts.file, synchronous: this.opts.synchronous },
     });
     this.worker = worker;
     worker.unref();
@@ -210,6 +207,7 @@ export class ThreadWriter implements Writer {
         if (m.type === 'ready') {
           isReady = true;
           this.isReady = true;
+          this.walSync = m.walSync;
           resolve();
         } else if (m.type === 'done' || m.type === 'failed') {
           const p = this.pending.get(m.id);

@@ -17,6 +17,11 @@ import {
 const port = parentPort!;
 const { file, synchronous } = workerData as { file: string; synchronous: Synchronous };
 const sqlite = openSqlite(file, synchronous);
+// With FULL, the commits of this thread are made durable by the other side's sync of the WAL
+// (see ThreadWriter): here they need not wait for the disk. Without a WAL (a file system that
+// refuses it) this connection syncs its own commits as configured.
+const walSync = synchronous === 'FULL' && sqlite.pragma('journal_mode', { simple: true }) === 'wal';
+if (walSync) sqlite.pragma('synchronous = NORMAL');
 const db = new Kysely<Database>({ dialect: sqliteDialect(sqlite) });
 const ctx: WriteContext = { db, dialect: 'sqlite', sqlite };
 const post = (m: FromWorker) => port.postMessage(m);
@@ -39,4 +44,4 @@ port.on('message', (m: ToWorker) => {
     }
   });
 });
-post({ type: 'ready' });
+post({ type: 'ready', walSync });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BatchWriter } from '../../src/db/batch-writer.ts';
+import { BatchWriter, MAX_IN_FLIGHT } from '../../src/db/batch-writer.ts';
 
 describe('BatchWriter (group commit)', () => {
   it('commits jobs submitted together in one write, each caller getting its own result', async () => {
@@ -80,7 +80,7 @@ describe('BatchWriter (group commit)', () => {
     expect(written).toBe(2);
   });
 
-  it('starts the next flush once a write has committed, while the last one is made durable', async () => {
+  it('starts the next flush once a write has committed, while the last ones are made durable', async () => {
     const started: number[][] = [];
     const gates: (() => void)[] = [];
     const w = new BatchWriter<number, number>({
@@ -93,26 +93,25 @@ describe('BatchWriter (group commit)', () => {
       sizeOf: () => 1,
       maxBatchSize: 100,
     });
-    const a = w.submit(1);
-    await new Promise((r) => setImmediate(r));
-    const b = w.submit(2);
-    await new Promise((r) => setImmediate(r));
-    const c = w.submit(3);
-    await new Promise((r) => setImmediate(r));
-    // Two flushes are in flight; the third waits for one of them to settle.
-    expect(started).toEqual([[1], [2]]);
-    let aDone = false;
-    void a.then(() => (aDone = true));
-    await new Promise((r) => setImmediate(r));
-    expect(aDone).toBe(false);
+    const tick = () => new Promise((r) => setImmediate(r));
+    const jobs = Array.from({ length: MAX_IN_FLIGHT + 1 }, (_, i) => i + 1);
+    const results: Promise<number>[] = [];
+    for (const j of jobs) {
+      results.push(w.submit(j));
+      await tick();
+    }
+    // MAX_IN_FLIGHT flushes are in flight; the next one waits for one of them to settle.
+    expect(started).toEqual(jobs.slice(0, MAX_IN_FLIGHT).map((j) => [j]));
+    let firstDone = false;
+    void results[0]!.then(() => (firstDone = true));
+    await tick();
+    expect(firstDone).toBe(false);
     gates.shift()!();
-    expect(await a).toBe(1);
-    await new Promise((r) => setImmediate(r));
-    expect(started).toEqual([[1], [2], [3]]);
+    expect(await results[0]).toBe(1);
+    await tick();
+    expect(started).toEqual(jobs.map((j) => [j]));
     gates.splice(0).forEach((g) => g());
-    await new Promise((r) => setImmediate(r));
-    gates.splice(0).forEach((g) => g());
-    expect(await Promise.all([b, c])).toEqual([2, 3]);
+    expect(await Promise.all(results)).toEqual(jobs);
     await w.drain();
   });
 });
