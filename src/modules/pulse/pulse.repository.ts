@@ -222,29 +222,48 @@ export async function listClasses(
     .execute();
 }
 
-/**
- * One page of a class's records in (ts, id) order, strictly after `after`. The class index
- * orders the log by day only (rows of a day in arrival order), so the database sorts one
- * day's rows at a time; the page starts at the cursor's day.
- */
-export async function recordsPage(
+/** The UTC days on which a class has records, in order, within [dayFrom, dayTo]. */
+export async function daysOf(
   q: Q,
   classId: string,
+  dayFrom: string | null,
+  dayTo: string | null,
+): Promise<string[]> {
+  let query = q
+    .selectFrom('class_student_day_stats')
+    .select('day')
+    .distinct()
+    .where('class_id', '=', classId);
+  if (dayFrom !== null) query = query.where('day', '>=', dayFrom);
+  if (dayTo !== null) query = query.where('day', '<=', dayTo);
+  return (await query.orderBy('day').execute()).map((r) => r.day);
+}
+
+/**
+ * One page of a class's records of one UTC day in (ts, id) order, strictly after `after`.
+ * The class index orders the log by (class, day) and then by arrival, so the database finds
+ * the day at once and sorts only its rows.
+ */
+export async function recordsOfDay(
+  q: Q,
+  classId: string,
+  day: string,
   fromTs: string | null,
   toTs: string | null,
   after: { ts: string; id: number } | null,
   limit: number,
 ): Promise<MetricRecord[]> {
-  let query = q.selectFrom('metric_records').selectAll().where('class_id', '=', classId);
-  const start = after?.ts ?? fromTs;
-  if (start !== null) query = query.where(DAY_OF_TS, '>=', start.slice(0, 10));
-  if (toTs !== null) query = query.where(DAY_OF_TS, '<=', toTs.slice(0, 10));
+  let query = q
+    .selectFrom('metric_records')
+    .selectAll()
+    .where('class_id', '=', classId)
+    .where(DAY_OF_TS, '=', day);
   if (fromTs !== null) query = query.where('ts', '>=', fromTs);
   if (toTs !== null) query = query.where('ts', '<', toTs);
   if (after !== null) {
     query = query.where((eb) => eb(eb.refTuple('ts', 'id'), '>', eb.tuple(after.ts, after.id)));
   }
-  return query.orderBy(DAY_OF_TS).orderBy('ts').orderBy('id').limit(limit).execute();
+  return query.orderBy('ts').orderBy('id').limit(limit).execute();
 }
 
 /** A student's sums per day across every class, over whole UTC days [dayFrom, dayTo). */

@@ -36,7 +36,7 @@ export interface ClassMastery extends Summary {
 }
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
-/** Records per export query: memory holds one page, and each query sorts its days. */
+/** Records per export query: memory holds one page; each query sorts (part of) one day. */
 const EXPORT_PAGE = 10_000;
 
 function summarise(s: SignalSums | undefined): Summary {
@@ -249,14 +249,18 @@ export class PulseService {
     const w = windowOf(q);
     await this.requireClass(classId);
     const db = this.db;
+    // Day by day (the days with records, from the daily sums), each in pages.
     async function* rows() {
-      let after: { ts: string; id: number } | null = null;
-      for (;;) {
-        const page = await repo.recordsPage(db, classId, w.from, w.to, after, EXPORT_PAGE);
-        for (const r of page) yield r;
-        if (page.length < EXPORT_PAGE) return;
-        const last = page[page.length - 1]!;
-        after = { ts: last.ts, id: Number(last.id) };
+      const toDay = w.to === null ? null : w.to.slice(0, 10);
+      for (const day of await repo.daysOf(db, classId, w.from?.slice(0, 10) ?? null, toDay)) {
+        let after: { ts: string; id: number } | null = null;
+        for (;;) {
+          const page = await repo.recordsOfDay(db, classId, day, w.from, w.to, after, EXPORT_PAGE);
+          for (const r of page) yield r;
+          if (page.length < EXPORT_PAGE) break;
+          const last = page[page.length - 1]!;
+          after = { ts: last.ts, id: Number(last.id) };
+        }
       }
     }
     const columns = ['id', ...RECORD_FIELDS] as const;
