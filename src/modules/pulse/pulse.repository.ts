@@ -2,7 +2,7 @@ import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import { precompiled } from '../../db/precompiled.ts';
 import type { Database } from '../../db/schema.ts';
 import { DAY_OF_TS } from './pulse.store.ts';
-import type { MetricRecord, SignalSums } from './pulse.table.ts';
+import { type MetricRecord, type SignalSums, SUM_FIELDS } from './pulse.table.ts';
 
 type Q = Kysely<Database>;
 
@@ -24,17 +24,6 @@ export interface ClassSummaryRow {
   first_ts: string;
   last_ts: string;
 }
-
-const SUM_FIELDS = [
-  'n',
-  'stuck',
-  'got_it',
-  'pause',
-  'example',
-  'confidence_sum',
-  'first_ts',
-  'last_ts',
-] as const;
 
 // Over class_student_day_stats, class_students, or a union of the two: the same columns.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -12,7 +12,7 @@ import { BulkStatement } from '../../db/bulk.ts';
 import { chunkForInsert, type Dialect } from '../../db/dialect.ts';
 import type { Database } from '../../db/schema.ts';
 import type { SqliteHandle } from '../../db/sqlite.ts';
-import { RECORD_FIELDS } from './pulse.table.ts';
+import { RECORD_FIELDS, SUM_FIELDS } from './pulse.table.ts';
 import type { ValidRecord } from './pulse.validation.ts';
 import type { PackedRecords } from './pulse.write.ts';
 
@@ -20,17 +20,6 @@ type Q = Kysely<Database>;
 type StoredRecord = ValidRecord & { received_at: string };
 
 const RECORD_COLUMNS = [...RECORD_FIELDS, 'received_at'] as const;
-const SUM_COLUMNS = [
-  'n',
-  'stuck',
-  'got_it',
-  'pause',
-  'example',
-  'confidence_sum',
-  'first_ts',
-  'last_ts',
-] as const;
-
 /** The UTC day of a stored timestamp, as SQL; the log's class index is on this expression. */
 export const DAY_OF_TS = sql<string>`substr(ts, 1, 10)`;
 
@@ -185,7 +174,7 @@ type NewRecords = { afterId: number } | { ids: number[] } | 'all';
 
 function addSet(t: string) {
   return sql.raw(
-    SUM_COLUMNS.map((c) =>
+    SUM_FIELDS.map((c) =>
       c === 'first_ts'
         ? `first_ts = case when excluded.first_ts < ${t}.first_ts then excluded.first_ts else ${t}.first_ts end`
         : c === 'last_ts'

@@ -28,6 +28,18 @@ export const RECORD_FIELDS = [
   'event_id',
 ] as const;
 
+/** The columns of SignalSums, in table order. */
+export const SUM_FIELDS = [
+  'n',
+  'stuck',
+  'got_it',
+  'pause',
+  'example',
+  'confidence_sum',
+  'first_ts',
+  'last_ts',
+] as const;
+
 /** Sums kept by the aggregate projections; every one can be rebuilt from metric_records. */
 export interface SignalSums {
   n: number;
