@@ -93,8 +93,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; walSync: boolean }
   | { type: 'done'; id: number; result: unknown }
-  | { type: 'failed'; id: number; error: ThreadError }
-  | { type: 'closed' };
+  | { type: 'failed'; id: number; error: ThreadError };
 
 export interface ThreadWriterOptions {
   file: string;
@@ -193,12 +192,14 @@ export class ThreadWriter implements Writer {
     worker.unref();
     return new Promise<void>((resolve, reject) => {
       let isReady = false;
+      const forget = () => {
+        if (this.worker !== worker) return;
+        this.worker = undefined;
+        this.started = undefined;
+        this.isReady = false;
+      };
       const fail = (err: Error) => {
-        if (this.worker === worker) {
-          this.worker = undefined;
-          this.started = undefined;
-          this.isReady = false;
-        }
+        forget();
         for (const p of this.pending.values()) p.reject(err);
         this.pending.clear();
         if (!isReady) reject(err);
@@ -225,11 +226,7 @@ export class ThreadWriter implements Writer {
       worker.on('exit', (code) => {
         if (this.pending.size > 0 || !isReady) {
           fail(new Error(`the database writer thread stopped (exit code ${code})`));
-        } else if (this.worker === worker) {
-          this.worker = undefined;
-          this.started = undefined;
-          this.isReady = false;
-        }
+        } else forget();
       });
     });
   }
@@ -270,6 +267,7 @@ export class ThreadWriter implements Writer {
       // Tasks already posted run before the close message: the thread handles them in order.
       worker.postMessage({ type: 'close' } satisfies ToWorker);
       await exited;
+      // A sync queued behind any still running: the descriptor closes only once they are done.
       await this.durable().catch(() => undefined);
       if (this.walFd !== undefined) closeSync(this.walFd);
       this.walFd = undefined;

@@ -31,7 +31,6 @@ port.on('message', (m: ToWorker) => {
   if (m.type === 'close') {
     queue = queue.then(async () => {
       await db.destroy();
-      post({ type: 'closed' });
       port.close();
     });
     return;

@@ -1,16 +1,17 @@
 /**
  * Storing a flush of learning events: the write task of event intake's group commit. The log
  * append, the per-learner index, class membership and the mastery projection share one
- * transaction. Input crosses to the writer thread packed in columns.
+ * transaction. Input crosses to the writer thread as stored rows, with the concepts and
+ * outcomes in flat columns.
  */
 import type { WriteContext } from '../../db/writer.ts';
 import * as store from './learning.store.ts';
 import type { ClassLearnerTable, EventConceptTable, LearningEventTable } from './learning.table.ts';
-import type { ValidEvent } from './learning.validation.ts';
+import { outcomeOf, type ValidEvent } from './learning.validation.ts';
 import { applyAttempts } from './mastery.apply.ts';
 import * as repo from './learning.repository.ts';
 
-/** The events of several requests, column by column; request j ends before `ends[j]`. */
+/** The events of several requests, as rows to store; request j ends before `ends[j]`. */
 export interface PackedEvents {
   ends: number[];
   /** each event's index in its request */
@@ -71,8 +72,7 @@ export function packEvents(
       };
       for (const c of e.concept_ids) p.concepts.push(c);
       p.conceptEnds[i] = p.concepts.length;
-      const o = e.correct !== null ? (e.correct ? 1 : 0) : e.score;
-      p.outcome[i] = o === null ? NaN : o;
+      p.outcome[i] = outcomeOf(e) ?? NaN;
       i++;
     }
     p.ends.push(i);
