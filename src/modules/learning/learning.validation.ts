@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { newEventId } from './ids.ts';
 import { externalId, UUID_RE } from '../../http/input.ts';
 import { canonicalInstant, parseInstant, toIso } from '../../models/time.ts';
@@ -59,7 +59,7 @@ function optionalId(
 }
 
 /** JSON with object keys sorted, so that key order is not part of an event's content. */
-function stableJson(v: unknown): string {
+export function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
@@ -69,6 +69,30 @@ function stableJson(v: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(v);
+}
+
+const J = JSON.stringify;
+
+/**
+ * The text an event's fingerprint hashes: its content as JSON with the keys in sorted order
+ * (`stableJson` of the content, written out field by field because this runs for every event),
+ * with occurred_at as sent (null when the server chose it).
+ */
+export function contentText(
+  e: Omit<ValidEvent, 'id' | 'generatedId' | 'fingerprint'>,
+  sentAt: string | null,
+): string {
+  let concepts = '';
+  for (let i = 0; i < e.concept_ids.length; i++) {
+    concepts += (i ? ',' : '') + J(e.concept_ids[i]);
+  }
+  return (
+    `{"class_id":${J(e.class_id)},"concept_ids":[${concepts}],` +
+    `"context":${stableJson(e.context)},"correct":${J(e.correct)},` +
+    `"course_id":${J(e.course_id)},"duration_ms":${J(e.duration_ms)},` +
+    `"event_type":${J(e.event_type)},"lesson_id":${J(e.lesson_id)},` +
+    `"occurred_at":${J(sentAt)},"score":${J(e.score)},"user_id":${J(e.user_id)}}`
+  );
 }
 
 export function validateEvent(input: unknown, nowIso: string): EventResult {
@@ -116,7 +140,7 @@ export function validateEvent(input: unknown, nowIso: string): EventResult {
       });
     }
   }
-  const conceptIds = [...new Set(concepts)];
+  const conceptIds = concepts.length < 2 ? concepts : [...new Set(concepts)];
   if (
     typeof type === 'string' &&
     NEEDS_CONCEPT.has(type) &&
@@ -193,7 +217,9 @@ export function validateEvent(input: unknown, nowIso: string): EventResult {
   }
 
   if (errors.length > 0) return { ok: false, errors };
-  const content = {
+  const event: ValidEvent = {
+    id: id ?? newEventId(),
+    generatedId: id === null,
     event_type: type as string,
     user_id: userId as string,
     class_id: classId,
@@ -205,15 +231,10 @@ export function validateEvent(input: unknown, nowIso: string): EventResult {
     duration_ms: durationMs,
     occurred_at: occurredAt,
     context,
+    fingerprint: '',
   };
   // A retry of an event that left occurred_at to the server must still match its first copy.
-  const sent =
-    r.occurred_at === undefined || r.occurred_at === null
-      ? { ...content, occurred_at: null }
-      : content;
-  const fingerprint = createHash('sha256').update(stableJson(sent)).digest('base64url');
-  return {
-    ok: true,
-    event: { id: id ?? newEventId(), generatedId: id === null, ...content, fingerprint },
-  };
+  const sentAt = r.occurred_at === undefined || r.occurred_at === null ? null : occurredAt;
+  event.fingerprint = hash('sha256', contentText(event, sentAt), 'base64url');
+  return { ok: true, event };
 }
