@@ -266,7 +266,13 @@ const program = new Command()
       'HOST, PORT, API_KEY, LOG_LEVEL, JWT_SECRET, REDIS_URL, RATE_LIMIT_* and the RULE_* thresholds.',
   );
 
-program.command('serve').description('start the HTTP API (the same as npm start)').action(serve);
+program
+  .command('serve')
+  .description(
+    'start the HTTP API (as npm start, which also gives node a 64 MiB young generation: ' +
+      'NODE_OPTIONS=--max-semi-space-size=64 does the same here)',
+  )
+  .action(serve);
 
 program
   .command('migrate')

@@ -1,13 +1,25 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SERVER_NODE_FLAGS } from '../bench/server.ts';
+
+/** `npm start` as package.json has it: node, its flags, and the script. */
+const START = (
+  JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }
+).scripts.start.split(/\s+/);
 
 describe('the server process (npm start)', () => {
+  it('is started by the bench with the node flags of npm start', () => {
+    expect(START[0]).toBe('node');
+    expect(START.slice(-3)).toEqual(['--import', 'tsx', 'src/main.ts']);
+    expect(START.slice(1, -3)).toEqual(SERVER_NODE_FLAGS);
+  });
+
   it('migrates a new SQLite file, serves, guides the first run, and shuts down cleanly on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'learntwin-start-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, START.slice(1), {
       env: {
         ...process.env,
         PORT: '0',
