@@ -13,8 +13,9 @@
  *   BENCH_WARMUP       seconds of unrecorded load before each measurement (default 1)
  *   BENCH_ROWS         rows of the fill and of the export class, and learning events in the
  *                      log before the recompute (default 1000000)
- *   BENCH_ONLY         comma list of ingest1, ingest100, mastery, export, events,
- *                      learner_mastery, recompute, fit (default all)
+ *   BENCH_ONLY         comma list of reference (a bare Fastify server: the machine's yardstick),
+ *                      ingest1, ingest100, mastery, export, events, learner_mastery, recompute,
+ *                      fit (default all)
  *   BENCH_CONNECTIONS  override the connection counts (default ingest 100, mastery 16; events 100,
  *                      learner_mastery 16)
  *   BENCH_INGEST_TS    live (default: ingest timestamps within the last minute) or spread
@@ -33,6 +34,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAY_MS, DAYS } from './data.ts';
 import { events, fit, learnerMastery, recompute } from './learning.ts';
+import { reference } from './reference.ts';
 import { type Ctx, exportOne, fill, ingest, mastery } from './phases.ts';
 import { formatTable, machineInfo, Report, sourceInfo, writeResults } from './report.ts';
 import { freePort, type ServerHandle, startServer } from './server.ts';
@@ -49,6 +51,7 @@ const SERVER_ENV: Record<string, string | undefined> = {
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const PHASES = [
+  'reference',
   'ingest1',
   'ingest100',
   'mastery',
@@ -192,6 +195,7 @@ async function main(): Promise<number> {
     });
     died.catch(() => undefined);
     const steps: [Phase, () => Promise<void>][] = [
+      ['reference', () => reference(ctx, ROOT)],
       ['ingest1', () => ingest(ctx, 1)],
       ['ingest100', () => ingest(ctx, 100)],
       [
