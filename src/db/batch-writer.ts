@@ -1,3 +1,5 @@
+import { isDatabaseUnavailable } from './errors.ts';
+
 /**
  * Group commit: writes submitted while a transaction is running are collected and committed
  * together in the next one. Each caller's promise resolves only after its items are committed
@@ -116,8 +118,9 @@ export class BatchWriter<T, R> {
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (err) {
       stored();
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
+      // When the database itself failed, every job would fail again (each after a busy timeout).
+      if (batch.length === 1 || isDatabaseUnavailable(err)) {
+        for (const p of batch) p.reject(err);
         return;
       }
       // One bad job must not fail its neighbours: retry each on its own.

@@ -10,6 +10,8 @@ export interface DatabaseOptions {
   /** `postgres://…` for PostgreSQL, otherwise a SQLite file path (or `:memory:`). */
   url: string;
   sqliteSynchronous?: Synchronous;
+  /** how long a SQLite connection waits for another's write lock (default 10 s) */
+  sqliteBusyTimeoutMs?: number;
   pgPoolSize?: number;
   /** PostgreSQL schema to work in (tests use one per file); it must exist. */
   pgSchema?: string;
@@ -49,13 +51,14 @@ export function createDatabase(opts: DatabaseOptions): Db {
   }
 
   const synchronous = opts.sqliteSynchronous ?? 'FULL';
-  const sqlite: SqliteHandle = openSqlite(opts.url, synchronous);
+  const busyTimeoutMs = opts.sqliteBusyTimeoutMs;
+  const sqlite: SqliteHandle = openSqlite(opts.url, synchronous, busyTimeoutMs);
   const db = new Kysely<Database>({ dialect: sqliteDialect(sqlite) });
   // An in-memory database exists only on this connection: no other thread can write to it.
   const writer =
     opts.url === ':memory:'
       ? inProcessWriter({ db, dialect: 'sqlite', sqlite })
-      : new ThreadWriter({ file: opts.url, synchronous });
+      : new ThreadWriter({ file: opts.url, synchronous, busyTimeoutMs });
   return {
     db,
     dialect: 'sqlite',

@@ -14,14 +14,21 @@ export type SqliteHandle = SQLite.Database;
 export type Synchronous = 'FULL' | 'NORMAL';
 
 /** Opens a SQLite file (or `:memory:`) with the settings every Learntwin connection uses. */
-export function openSqlite(file: string, synchronous: Synchronous = 'FULL'): SqliteHandle {
+/** How long a connection waits for another's write lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 10_000;
+
+export function openSqlite(
+  file: string,
+  synchronous: Synchronous = 'FULL',
+  busyTimeoutMs = BUSY_TIMEOUT_MS,
+): SqliteHandle {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`synchronous = ${synchronous}`);
   // Two connections write to one file (the request thread and the intake writer thread); one
   // waits for the other's transaction rather than failing.
-  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('cache_size = -65536'); // 64 MiB of page cache: indexes of millions of rows stay hot
   // Checkpoint the WAL every ~40 MB rather than every 4 MB: fewer, larger copies into the

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import type { Dialect } from './dialect.ts';
 import type { Database } from './schema.ts';
-import type { SqliteHandle, Synchronous } from './sqlite.ts';
+import { BUSY_TIMEOUT_MS, type SqliteHandle, type Synchronous } from './sqlite.ts';
 import { WRITE_TASKS, type WriteTasks } from './write-tasks.ts';
 
 /** What a write task gets: the database, and on SQLite its raw handle for hot statements. */
@@ -98,6 +98,7 @@ export type FromWorker =
 export interface ThreadWriterOptions {
   file: string;
   synchronous: Synchronous;
+  busyTimeoutMs?: number;
 }
 
 const BOOTSTRAP = new URL('./writer.bootstrap.mjs', import.meta.url);
@@ -186,7 +187,12 @@ export class ThreadWriter implements Writer {
 
   private spawn(): Promise<void> {
     const worker = new Worker(BOOTSTRAP, {
-      workerData: { entry: ENTRY.href, file: this.opts.file, synchronous: this.opts.synchronous },
+      workerData: {
+        entry: ENTRY.href,
+        file: this.opts.file,
+        synchronous: this.opts.synchronous,
+        busyTimeoutMs: this.opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
+      },
     });
     this.worker = worker;
     worker.unref();

@@ -15,8 +15,12 @@ import {
 } from './writer.ts';
 
 const port = parentPort!;
-const { file, synchronous } = workerData as { file: string; synchronous: Synchronous };
-const sqlite = openSqlite(file, synchronous);
+const { file, synchronous, busyTimeoutMs } = workerData as {
+  file: string;
+  synchronous: Synchronous;
+  busyTimeoutMs: number;
+};
+const sqlite = openSqlite(file, synchronous, busyTimeoutMs);
 // With FULL, the commits of this thread are made durable by the other side's sync of the WAL
 // (see ThreadWriter): here they need not wait for the disk. Without a WAL (a file system that
 // refuses it) this connection syncs its own commits as configured.

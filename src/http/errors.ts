@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 
 /** An error meant for the client: its status, code, message and details are sent as they are. */
 export class AppError extends Error {
@@ -99,6 +100,19 @@ export function registerErrorHandling(app: FastifyInstance): void {
               ? 'rate_limited'
               : 'invalid_request';
       return reply.status(status).send(body(code, err.message));
+    }
+    if (isDatabaseUnavailable(err)) {
+      req.log.warn({ err }, 'database unavailable');
+      return reply
+        .status(503)
+        .header('retry-after', '1')
+        .send(
+          body(
+            'database_unavailable',
+            'The database is busy or unreachable and the request was not completed; ' +
+              'try again shortly',
+          ),
+        );
     }
     req.log.error({ err }, 'request failed');
     return reply

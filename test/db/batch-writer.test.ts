@@ -114,4 +114,26 @@ describe('BatchWriter (group commit)', () => {
     expect(await Promise.all(results)).toEqual(jobs);
     await w.drain();
   });
+
+  it('retries a failed batch job by job, but not when the database itself failed', async () => {
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    const calls: number[][] = [];
+    const w = new BatchWriter<number, number>({
+      write: async (jobs) => {
+        calls.push(jobs);
+        if (jobs.includes(2)) throw new Error('job 2 is bad');
+        if (jobs.includes(9)) throw busy;
+        return jobs;
+      },
+      sizeOf: () => 1,
+      maxBatchSize: 100,
+    });
+    const mixed = await Promise.allSettled([1, 2, 3].map((j) => w.submit(j)));
+    expect(mixed.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(calls).toEqual([[1, 2, 3], [1], [2], [3]]);
+    calls.length = 0;
+    const locked = await Promise.allSettled([7, 8, 9].map((j) => w.submit(j)));
+    expect(locked.every((r) => r.status === 'rejected' && r.reason === busy)).toBe(true);
+    expect(calls).toEqual([[7, 8, 9]]);
+  });
 });
