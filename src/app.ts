@@ -6,10 +6,10 @@ import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { accessCheck, type LearnerDirectory, requireAccessPolicies } from './http/access.ts';
 import { registerErrorHandling } from './http/errors.ts';
-import { SECURITY_HEADERS } from './http/security-headers.ts';
+import { API_HEADERS, SECURITY_HEADERS } from './http/security-headers.ts';
 import { registerValidation } from './http/validation.ts';
 import { SECURITY_SCHEMES } from './http/openapi.ts';
-import { registerWeb } from './http/web.ts';
+import { API_PATH, registerWeb } from './http/web.ts';
 import { RateLimits } from './http/rate-limit.ts';
 import { accountsRoutes } from './modules/accounts/accounts.routes.ts';
 import { AccountsService } from './modules/accounts/accounts.service.ts';
@@ -123,14 +123,14 @@ export async function buildApp({
   const directory: LearnerDirectory = (learnerId, classIds) =>
     accounts.learnerOnRoster(learnerId, classIds);
 
-  // One gate for every request, in this order: the security headers (so that refusals carry
-  // them too), the limit per address, authentication and authorization, the limit per principal.
+  // One gate for every request, in this order: the security headers (an API answer's set or a
+  // page's, so that refusals carry them too), the limit per address, authentication and authorization, the limit per principal.
   // One hook rather than four: each async hook costs a measurable share of a light request.
   requireAccessPolicies(app);
   const checkAccess = accessCheck({ authenticate: (req) => auth.authenticate(req), directory });
   const { limits } = services;
   app.addHook('onRequest', async (req, reply) => {
-    reply.headers(SECURITY_HEADERS);
+    reply.headers(API_PATH.test(req.url) ? API_HEADERS : SECURITY_HEADERS);
     await limits.byAddress(req, reply);
     await checkAccess(req);
     await limits.byPrincipal(req, reply);
@@ -160,7 +160,13 @@ export async function buildApp({
       components: { securitySchemes: SECURITY_SCHEMES },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // Its policy would have browsers fetch the page's scripts over https, which a server that
+    // speaks plain HTTP itself (TLS ends at a proxy, if any) does not answer.
+    transformStaticCSP: (csp) => csp.replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   healthRoutes(app, database);

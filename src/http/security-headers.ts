@@ -24,9 +24,24 @@ export function helmetHeaders(options: HelmetOptions): Record<string, string> {
   return headers;
 }
 
-/** The headers every answer carries. */
+/** The headers of pages: the dashboard and the API docs. */
 export const SECURITY_HEADERS = helmetHeaders({
   // The server speaks plain HTTP itself (TLS ends at a proxy, if any): do not make browsers
   // rewrite its URLs to https. The dashboard needs no inline styles or scripts.
   contentSecurityPolicy: { directives: { upgradeInsecureRequests: null, styleSrc: ["'self'"] } },
 });
+
+/**
+ * The headers of API answers (JSON, CSV): those that matter to a response that is never a page
+ * (OWASP's REST security cheat sheet): nothing may run, load or frame it, browsers must not
+ * sniff it into something else, and no other origin may embed it. The rest of helmet's set
+ * speaks to documents, and cost a tenth of the throughput of single-record ingest.
+ */
+export const API_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'same-origin',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': SECURITY_HEADERS['strict-transport-security']!,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+};

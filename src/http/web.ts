@@ -8,8 +8,10 @@ import { access } from './access.ts';
 /** Where `npm run build` puts the dashboard. */
 export const WEB_DIST = resolve(fileURLToPath(new URL('../../web/dist', import.meta.url)));
 
+/** Paths of the API (JSON and CSV answers, never a page), the seed's aliases among them. */
+export const API_PATH = /^\/(api|openapi\.json|health|ingest|mastery|recommend|export)(\/|$|\?)/;
 /** Paths that are never the dashboard's, even when nothing else answers them. */
-const NOT_WEB = /^\/(api|docs|openapi\.json|health|ingest|mastery|recommend|export)(\/|$|\?)/;
+const NOT_WEB = (path: string) => API_PATH.test(path) || /^\/docs(\/|$|\?)/.test(path);
 
 /** A plain relative path inside the build: no "..", no hidden files. */
 const SAFE_FILE = /^(?!.*(^|\/)\.)[\w@+-][\w@+./-]*$/;
@@ -49,7 +51,7 @@ export async function registerWeb(app: FastifyInstance, dir = WEB_DIST): Promise
     { config: { access: access.public }, schema: { hide: true } },
     async (req: FastifyRequest, reply: FastifyReply) => {
       const path = req.url.split('?')[0] ?? '/';
-      if (NOT_WEB.test(path)) return reply.callNotFound();
+      if (NOT_WEB(path)) return reply.callNotFound();
       // A file built after the server started (the plugin lists files once, at start).
       const file = decodeURIComponent(path).slice(1);
       if (built && SAFE_FILE.test(file) && existsSync(join(dir, file))) {

@@ -8,23 +8,43 @@ describe(`security headers (${DIALECT})`, () => {
   });
   afterAll(() => t.close());
 
-  it('sends the usual protective headers on API answers and on the dashboard', async () => {
+  it('sends the protective headers of a page on the dashboard and the API docs', async () => {
     const anonymous = { 'x-api-key': undefined };
-    for (const [url, headers] of [
-      ['/api/v1/classes', {}],
-      ['/api/v1/classes', anonymous],
-      ['/health', {}],
-      ['/', anonymous],
-    ] as const) {
-      const res = await t.app.inject({ url, headers: { accept: 'text/html', ...headers } });
+    for (const url of ['/', '/classes/c1', '/docs/']) {
+      const res = await t.app.inject({ url, headers: { accept: 'text/html', ...anonymous } });
+      expect(res.statusCode, url).toBeLessThan(400);
       expect(res.headers['x-content-type-options'], url).toBe('nosniff');
       expect(res.headers['x-frame-options'], url).toBe('SAMEORIGIN');
       expect(res.headers['referrer-policy'], url).toBe('no-referrer');
+      expect(res.headers['cross-origin-opener-policy'], url).toBe('same-origin');
       const csp = String(res.headers['content-security-policy']);
       expect(csp, url).toContain("script-src 'self'");
       expect(csp, url).toContain("style-src 'self'");
       expect(csp, url).not.toContain('unsafe-inline');
       expect(csp, url).not.toContain('upgrade-insecure-requests');
+    }
+  });
+
+  it('sends an API answer headers that let nothing run, frame, sniff or embed it', async () => {
+    const anonymous = { 'x-api-key': undefined };
+    for (const [url, headers, status] of [
+      ['/api/v1/classes', {}, 200],
+      ['/api/v1/classes', anonymous, 401],
+      ['/api/v1/nothing-here', {}, 404],
+      ['/mastery/c1', {}, 404],
+      ['/health', {}, 200],
+      ['/openapi.json', {}, 200],
+    ] as const) {
+      const res = await t.app.inject({ url, headers: { ...headers } });
+      expect(res.statusCode, url).toBe(status);
+      expect(res.headers['content-security-policy'], url).toBe(
+        "default-src 'none'; frame-ancestors 'none'",
+      );
+      expect(res.headers['x-content-type-options'], url).toBe('nosniff');
+      expect(res.headers['x-frame-options'], url).toBe('DENY');
+      expect(res.headers['cross-origin-resource-policy'], url).toBe('same-origin');
+      expect(res.headers['referrer-policy'], url).toBe('no-referrer');
+      expect(res.headers['strict-transport-security'], url).toMatch(/^max-age=\d+/);
     }
   });
 
