@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDatabase, type Db } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
-import { DIALECT, record, TEST_KEY } from '../helpers/app.ts';
+import { DIALECT, post, record, TEST_KEY } from '../helpers/app.ts';
 
 /**
  * Another process holding SQLite's write lock (a `learntwin recompute`, a backup tool, a
@@ -44,12 +44,7 @@ describe.skipIf(DIALECT !== 'sqlite')('a database locked by another process', ()
   });
 
   it('answers 503 with Retry-After, stores nothing of those requests, and works once it is free', async () => {
-    const ok = await app.inject({
-      method: 'POST',
-      url: '/api/v1/metrics',
-      headers,
-      payload: [record({ student_id: 'before' })],
-    });
+    const ok = await post(app, '/api/v1/metrics', [record({ student_id: 'before' })], headers);
     expect(ok.statusCode).toBe(200);
 
     other.exec('begin immediate');
@@ -58,21 +53,16 @@ describe.skipIf(DIALECT !== 'sqlite')('a database locked by another process', ()
     // take 10 × 300 ms and more).
     const locked = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        app.inject({
-          method: 'POST',
-          url: '/api/v1/metrics',
-          headers,
-          payload: [record({ student_id: `locked-${i}` })],
-        }),
+        post(app, '/api/v1/metrics', [record({ student_id: `locked-${i}` })], headers),
       ),
     );
     const elapsed = Date.now() - started;
-    const events = await app.inject({
-      method: 'POST',
-      url: '/api/v1/events',
+    const events = await post(
+      app,
+      '/api/v1/events',
+      { event_type: 'quiz_attempt', user_id: 'u', concept_id: 'k', correct: true },
       headers,
-      payload: { event_type: 'quiz_attempt', user_id: 'u', concept_id: 'k', correct: true },
-    });
+    );
     other.exec('rollback');
 
     for (const res of [...locked, events]) {
@@ -82,12 +72,7 @@ describe.skipIf(DIALECT !== 'sqlite')('a database locked by another process', ()
     }
     expect(elapsed).toBeLessThan(2_500);
 
-    const after = await app.inject({
-      method: 'POST',
-      url: '/api/v1/metrics',
-      headers,
-      payload: [record({ student_id: 'after' })],
-    });
+    const after = await post(app, '/api/v1/metrics', [record({ student_id: 'after' })], headers);
     expect(after.statusCode).toBe(200);
     const mastery = await app.inject({
       url: '/api/v1/classes/c1/mastery?by=student',

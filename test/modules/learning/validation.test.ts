@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/demo/random.ts';
 import {
   contentText,
   stableJson,
@@ -7,18 +8,6 @@ import {
 } from '../../../src/modules/learning/learning.validation.ts';
 
 const NOW = '2026-12-01T10:00:00.000Z';
-
-/** A small seeded generator, so that a failure names an event that can be made again. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomEvent(r: () => number): Record<string, unknown> {
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
@@ -48,7 +37,7 @@ function randomEvent(r: () => number): Record<string, unknown> {
 
 describe('event fingerprints', () => {
   it('hash the same text as stableJson of the content, as earlier versions stored them', () => {
-    const r = rng(7);
+    const r = mulberry32(7);
     for (let i = 0; i < 500; i++) {
       const input = randomEvent(r);
       const res = validateEvent(input, NOW);
