@@ -106,9 +106,36 @@ export async function learnersPage(q: Q, after: string | null, limit: number): P
   return (await query.execute()).map((r) => r.user_id);
 }
 
-export async function deleteMasteryOf(q: Q, userIds: string[]): Promise<void> {
-  if (userIds.length)
-    await q.deleteFrom('concept_mastery').where('user_id', 'in', userIds).execute();
+/**
+ * Deletes the states of learners (listed, or with ids in (after, last]; last null: no upper
+ * bound) whose (learner, concept) has no attempt left in the log. A rebuild writes every
+ * other state over the stored one.
+ */
+export async function deleteStaleMastery(
+  q: Q,
+  learners: string[] | { after: string | null; last: string | null },
+): Promise<void> {
+  let query = q
+    .deleteFrom('concept_mastery')
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('event_concepts as e')
+            .select('e.user_id')
+            .whereRef('e.user_id', '=', 'concept_mastery.user_id')
+            .whereRef('e.concept_id', '=', 'concept_mastery.concept_id')
+            .where('e.outcome', 'is not', null),
+        ),
+      ),
+    );
+  if (Array.isArray(learners)) {
+    if (learners.length === 0) return;
+    query = query.where('user_id', 'in', learners);
+  } else {
+    if (learners.after !== null) query = query.where('user_id', '>', learners.after);
+    if (learners.last !== null) query = query.where('user_id', '<=', learners.last);
+  }
+  await query.execute();
 }
 
 export async function paramsOf(

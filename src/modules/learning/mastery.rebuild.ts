@@ -6,11 +6,11 @@
  */
 import type { SqliteHandle } from '../../db/sqlite.ts';
 import type { WriteContext } from '../../db/writer.ts';
-import { type BktParams, DEFAULT_BKT_PARAMS, fitBkt } from '../../models/bkt.ts';
+import { type BktParams, DEFAULT_BKT_PARAMS, fitBkt, update } from '../../models/bkt.ts';
 import * as repo from './learning.repository.ts';
 import * as store from './learning.store.ts';
 import type { ConceptMasteryTable, ConceptParamsTable } from './learning.table.ts';
-import { fold, freshState, paramsFrom, step } from './mastery.model.ts';
+import { fold, freshState, paramsFrom } from './mastery.model.ts';
 
 /** Fewer attempts than this give parameters that say more about noise than about the concept. */
 export const MIN_FIT_ATTEMPTS = 30;
@@ -20,11 +20,18 @@ type Attempt = repo.Attempt;
 const readers = new WeakMap<SqliteHandle, ReturnType<typeof prepareReaders>>();
 function prepareReaders(s: SqliteHandle) {
   return {
-    attempts: s
+    // One row per (learner, concept): its outcomes in replay order as text (SQLite writes a
+    // REAL with the digits that read back as the same double) and its last attempt, the
+    // greatest (occurred_at, event_id), as one text; char(1) sorts below every character of a
+    // timestamp, so the pair compares as the tuple does. A million attempts cross into
+    // JavaScript as a hundred thousand rows rather than a million.
+    pairs: s
       .prepare(
-        'select user_id, concept_id, occurred_at, event_id, outcome from event_concepts ' +
-          'where user_id >= ? and user_id <= ? and outcome is not null ' +
-          'order by user_id, concept_id, occurred_at, event_id',
+        'select user_id, concept_id, ' +
+          "group_concat(outcome, ',' order by occurred_at, event_id), " +
+          'max(occurred_at || char(1) || event_id) ' +
+          'from event_concepts where user_id > ? and outcome is not null ' +
+          'group by user_id, concept_id order by user_id, concept_id',
       )
       .raw(true),
     params: s.prepare('select * from concept_params'),
@@ -32,36 +39,64 @@ function prepareReaders(s: SqliteHandle) {
 }
 
 /**
- * SQLite: the states of the learners from `first` to `last`, folded while the attempts stream
- * out of the index in replay order (a million attempts as objects would mostly feed the GC).
+ * Applies the comma-separated outcomes of `text` to a state, as `step` does one by one: the
+ * same additions and updates in the same order, so the result is the incremental state's.
+ */
+function foldOutcomes(s: ConceptMasteryTable, text: string, p: BktParams): void {
+  let start = 0;
+  for (let i = 0; i <= text.length; i++) {
+    if (i < text.length && text.charCodeAt(i) !== 44) continue;
+    // "0.0" and "1.0", the outcomes of right and wrong answers, without a parse.
+    const c = text.charCodeAt(start);
+    const outcome =
+      i - start === 3 && text.charCodeAt(start + 2) === 48 && (c === 48 || c === 49)
+        ? c - 48
+        : Number(text.slice(start, i));
+    s.attempts++;
+    s.correct += outcome;
+    s.p_known = update(s.p_known, outcome, p);
+    start = i + 1;
+  }
+}
+
+/**
+ * SQLite: the states of the next `chunk` learners with attempts after `after` (in id order),
+ * folded from the log in one pass over its per-learner index.
  */
 function foldLearnersSqlite(
   sqlite: SqliteHandle,
-  first: string,
-  last: string,
-): { states: ConceptMasteryTable[]; attempts: number } {
+  after: string,
+  chunk: number,
+): { ids: string[]; states: ConceptMasteryTable[]; attempts: number } {
   let r = readers.get(sqlite);
   if (!r) readers.set(sqlite, (r = prepareReaders(sqlite)));
   const params = new Map(
     (r.params.all() as ConceptParamsTable[]).map((p) => [p.concept_id, paramsFrom(p)]),
   );
+  const ids: string[] = [];
   const states: ConceptMasteryTable[] = [];
-  let cur: ConceptMasteryTable | undefined;
-  let p: BktParams = DEFAULT_BKT_PARAMS;
   let attempts = 0;
-  for (const row of r.attempts.iterate(first, last) as Iterable<
-    [string, string, string, string, number]
-  >) {
-    const [user_id, concept_id, occurredAt, eventId, outcome] = row;
-    if (cur === undefined || cur.user_id !== user_id || cur.concept_id !== concept_id) {
-      p = params.get(concept_id) ?? DEFAULT_BKT_PARAMS;
-      cur = { user_id, concept_id, ...freshState(p) };
-      states.push(cur);
+  for (const row of r.pairs.iterate(after) as Iterable<[string, string, string, string]>) {
+    const [user_id, concept_id, outcomes, last] = row;
+    if (ids[ids.length - 1] !== user_id) {
+      // The iterator stops the statement when the loop leaves it.
+      if (ids.length === chunk) break;
+      ids.push(user_id);
     }
-    step(cur, occurredAt, eventId, outcome, p);
-    attempts++;
+    const p = params.get(concept_id) ?? DEFAULT_BKT_PARAMS;
+    const sep = last.indexOf('\x01');
+    const state: ConceptMasteryTable = {
+      user_id,
+      concept_id,
+      ...freshState(p),
+      last_attempt_at: last.slice(0, sep),
+      last_event_id: last.slice(sep + 1),
+    };
+    foldOutcomes(state, outcomes, p);
+    attempts += state.attempts;
+    states.push(state);
   }
-  return { states, attempts };
+  return { ids, states, attempts };
 }
 
 /** Folds attempts in replay order, grouped by (learner, concept), into states. */
@@ -111,23 +146,26 @@ export async function rebuildMastery(
   piece: RebuildPiece,
 ): Promise<RebuildResult> {
   return ctx.db.transaction().execute(async (trx) => {
-    const ids = piece.userIds ?? (await repo.learnersPage(trx, piece.after, piece.chunk));
-    if (ids.length === 0) return { last: null, learners: 0, concepts: 0, attempts: 0 };
+    let ids: string[];
     let out: ConceptMasteryTable[];
     let attempts: number;
     if (ctx.sqlite && piece.userIds === null) {
-      const folded = foldLearnersSqlite(ctx.sqlite, ids[0]!, ids[ids.length - 1]!);
-      out = folded.states;
-      attempts = folded.attempts;
+      const folded = foldLearnersSqlite(ctx.sqlite, piece.after ?? '', piece.chunk);
+      ({ ids, states: out, attempts } = folded);
     } else {
-      const all = await repo.attemptsOfLearners(trx, ids);
+      ids = piece.userIds ?? (await repo.learnersPage(trx, piece.after, piece.chunk));
+      const all = ids.length ? await repo.attemptsOfLearners(trx, ids) : [];
       const params = await repo.paramsOf(trx, [...new Set(all.map((a) => a.concept_id))]);
       out = foldRuns(all, (c) => paramsFrom(params.get(c)));
       attempts = all.length;
     }
-    await repo.deleteMasteryOf(trx, ids);
+    const last = ids.length ? ids[ids.length - 1]! : null;
+    // States of this piece's learners that no attempt backs any more (a learner in the id
+    // range may have none left at all); the last piece clears the rest of the range.
+    await repo.deleteStaleMastery(trx, piece.userIds ?? { after: piece.after, last });
+    if (ids.length === 0) return { last: null, learners: 0, concepts: 0, attempts: 0 };
     await store.saveMastery(trx, ctx, out);
-    return { last: ids[ids.length - 1]!, learners: ids.length, concepts: out.length, attempts };
+    return { last, learners: ids.length, concepts: out.length, attempts };
   });
 }
 

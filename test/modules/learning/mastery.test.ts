@@ -232,3 +232,98 @@ describe(`BKT parameters per concept (${DIALECT})`, () => {
     expect(body.skipped.map((c: { concept_id: string }) => c.concept_id)).toContain('fractions');
   });
 });
+
+describe(`incremental mastery = recompute, over random arrival orders (${DIALECT})`, () => {
+  /** Every stored state, exactly as stored (the API rounds `correct`). */
+  const storedStates = () =>
+    t.database.db
+      .selectFrom('concept_mastery')
+      .selectAll()
+      .where('user_id', 'like', 'prop-%')
+      .orderBy('user_id')
+      .orderBy('concept_id')
+      .execute();
+
+  it('gives the same states for any order of arrival and for a rebuild in chunks', async () => {
+    for (const seed of [1, 2, 3]) {
+      const rand = mulberry32(seed);
+      const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
+      const users = Array.from({ length: 7 }, (_, i) => `prop-${seed}-${i}`);
+      const concepts = ['pa', 'pb', 'pc'];
+      // A few instants only, so that many attempts share one and the event id orders them.
+      const instants = Array.from({ length: 5 }, (_, i) =>
+        new Date(Date.UTC(2026, 2, seed, 9, i)).toISOString(),
+      );
+      const log = Array.from({ length: 150 }, (_, i) => {
+        const kind = rand();
+        const base = {
+          id: `0190${String(seed).padStart(4, '0')}-0000-7000-8000-${String(i).padStart(12, '0')}`,
+          user_id: pick(users),
+          occurred_at: pick(instants),
+        };
+        if (kind < 0.1) return { ...base, event_type: 'video_watched', concept_id: pick(concepts) };
+        if (kind < 0.4) {
+          // scores that no short decimal writes exactly
+          const score = [1 / 3, 2 / 7, 0.1, 0, 1, Math.PI / 4][Math.floor(rand() * 6)];
+          return { ...base, event_type: 'assignment_submitted', concept_id: pick(concepts), score };
+        }
+        const ids = kind < 0.5 ? ['pa', 'pc'] : [pick(concepts)];
+        return { ...base, event_type: 'quiz_attempt', concept_ids: ids, correct: rand() < 0.6 };
+      });
+      // Arrival: shuffled, in requests of 1 to 20 events.
+      const shuffled = [...log];
+      for (let i = shuffled.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+      }
+      for (let i = 0; i < shuffled.length;) {
+        const n = 1 + Math.floor(rand() * 20);
+        await events(shuffled.slice(i, i + n));
+        i += n;
+      }
+      const incremental = await storedStates();
+      expect(incremental.length).toBeGreaterThan(seed * 10);
+
+      // A rebuild of every learner, three per chunk, so that chunks end inside the set.
+      const r = await t.app.services.mastery.recomputeAll(3);
+      expect(r.attempts).toBeGreaterThanOrEqual(log.length * 0.9);
+      expect(await storedStates()).toEqual(incremental);
+    }
+    // The states of every seed's learners, rebuilt once more by the route.
+    const before = await storedStates();
+    expect((await post(t.app, '/api/v1/mastery/recompute', undefined)).statusCode).toBe(200);
+    expect(await storedStates()).toEqual(before);
+  });
+
+  it('drops stored states that no attempt in the log backs', async () => {
+    const before = await storedStates();
+    const bogus = (user_id: string, concept_id: string) => ({
+      user_id,
+      concept_id,
+      attempts: 3,
+      correct: 3,
+      p_known: 0.99,
+      last_attempt_at: '2026-03-01T00:00:00.000Z',
+      last_event_id: 'x',
+    });
+    // a concept the learner never attempted; learners with no attempt at all, one between
+    // learners that have attempts and one after every learner
+    await t.database.db
+      .insertInto('concept_mastery')
+      .values([
+        bogus('prop-1-0', 'never'),
+        bogus('prop-1-00', 'pa'),
+        bogus('prop-9', 'pa'),
+        bogus('zzz-last', 'pa'),
+      ])
+      .execute();
+    await t.app.services.mastery.recomputeAll(2);
+    expect(await storedStates()).toEqual(before);
+    const rest = await t.database.db
+      .selectFrom('concept_mastery')
+      .select('user_id')
+      .where('user_id', '=', 'zzz-last')
+      .execute();
+    expect(rest).toEqual([]);
+  });
+});
