@@ -89,7 +89,7 @@ async function withDatabase<T>(
   }
 }
 
-const plural = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
+const plural = (k: number, word: string, many = `${word}s`) => `${k} ${k === 1 ? word : many}`;
 
 function integer(min: number, max: number) {
   return (raw: string): number => {
@@ -182,13 +182,13 @@ async function demo(flags: DemoFlags): Promise<void> {
 async function recompute(): Promise<void> {
   const cfg = loadConfig();
   await withDatabase(cfg, async (database) => {
-    const { duration_ms } = await new PulseService(
+    const { classes, duration_ms } = await new PulseService(
       database.db,
       database.dialect,
       cfg.ruleThresholds,
     ).recompute();
     console.log(
-      `Rebuilt the class projections from the record log of ${database.location} in ${duration_ms} ms.`,
+      `Rebuilt the projections of ${plural(classes, 'class', 'classes')} from the record log of ${database.location} in ${duration_ms} ms.`,
     );
     const m = await new MasteryService(database.db, database.writer).recomputeAll();
     console.log(

@@ -286,9 +286,10 @@ export class PulseService {
     return source.pipe(csv);
   }
 
-  async recompute(): Promise<{ duration_ms: number }> {
+  /** Rebuilds the class projections from the log, one class per transaction. */
+  async recompute(): Promise<{ classes: number; duration_ms: number }> {
     const started = performance.now();
-    await this.db.transaction().execute((trx) => store.rebuildProjections(trx, this.dialect));
-    return { duration_ms: Math.round(performance.now() - started) };
+    const classes = await store.rebuildProjections(this.db, this.dialect);
+    return { classes, duration_ms: Math.round(performance.now() - started) };
   }
 }

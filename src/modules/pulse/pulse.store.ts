@@ -169,8 +169,8 @@ export async function storeRecords(
   return stored;
 }
 
-/** The log rows to add to the projections: those past an id (SQLite), listed ones, or all. */
-type NewRecords = { afterId: number } | { ids: number[] } | 'all';
+/** The log rows to add to the projections: those past an id (SQLite), listed ones, or a class's. */
+type NewRecords = { afterId: number } | { ids: number[] } | { classId: string };
 
 function addSet(t: string) {
   return sql.raw(
@@ -197,10 +197,13 @@ async function addToProjections(
 ): Promise<void> {
   // SQLite must read new rows by rowid range: offered the class index, which matches the
   // grouping, it would walk the whole index instead.
-  const from = dialect === 'sqlite' ? sql`metric_records not indexed` : sql`metric_records`;
+  const from =
+    dialect === 'sqlite' && !('classId' in source)
+      ? sql`metric_records not indexed`
+      : sql`metric_records`;
   const where =
-    source === 'all'
-      ? sql`true`
+    'classId' in source
+      ? sql`class_id = ${source.classId}`
       : 'afterId' in source
         ? sql`id > ${source.afterId}`
         : sql`id = any(${source.ids}::bigint[])`;
@@ -220,9 +223,40 @@ async function addToProjections(
     on conflict (class_id, student_id) do update set ${addSet('class_students')}`.execute(q);
 }
 
-/** Rebuilds every pulse projection from the log (the roll-up line stays where it is). */
-export async function rebuildProjections(q: Q, dialect: Dialect): Promise<void> {
-  await q.deleteFrom('class_student_day_stats').execute();
-  await q.deleteFrom('class_students').execute();
-  await addToProjections(q, dialect, 'all', await rolledBefore(q, dialect, true));
+/** The next class after `after` (null: from the first) in the log or in a projection. */
+async function nextClass(q: Q, after: string | null): Promise<string | null> {
+  // Three index seeks: a class whose records are all gone still has projection rows to clear.
+  let next: string | null = null;
+  for (const table of ['metric_records', 'class_student_day_stats', 'class_students'] as const) {
+    let query = q.selectFrom(table).select('class_id').orderBy('class_id').limit(1);
+    if (after !== null) query = query.where('class_id', '>', after);
+    const row = await query.executeTakeFirst();
+    if (row && (next === null || row.class_id < next)) next = row.class_id;
+  }
+  return next;
+}
+
+/**
+ * Rebuilds a class's projections from its log rows, inside the caller's transaction (the
+ * roll-up line stays where it is).
+ */
+export async function rebuildClass(q: Q, dialect: Dialect, classId: string): Promise<void> {
+  const rolled = await rolledBefore(q, dialect, true);
+  await q.deleteFrom('class_student_day_stats').where('class_id', '=', classId).execute();
+  await q.deleteFrom('class_students').where('class_id', '=', classId).execute();
+  await addToProjections(q, dialect, { classId }, rolled);
+}
+
+/**
+ * Rebuilds every pulse projection from the log, one class per transaction, so that intake
+ * waits for one class's rebuild at a time rather than for the whole log. Returns the classes.
+ */
+export async function rebuildProjections(db: Q, dialect: Dialect): Promise<number> {
+  let classes = 0;
+  for (let c = await nextClass(db, null); c !== null; c = await nextClass(db, c)) {
+    const classId = c;
+    await db.transaction().execute((trx) => rebuildClass(trx, dialect, classId));
+    classes++;
+  }
+  return classes;
 }

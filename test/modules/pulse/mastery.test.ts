@@ -181,4 +181,52 @@ describe(`recompute (${DIALECT})`, () => {
     expect(after).toEqual(before);
     expect((await get('/api/v1/classes')).json()).toEqual(list);
   });
+
+  it('rebuilds class by class while records keep arriving, and clears classes without records', async () => {
+    // projection rows of a class whose records are gone
+    const sums = { n: 1, stuck: 1, got_it: 0, pause: 0, example: 0, confidence_sum: 5 };
+    const at = { first_ts: '2026-01-05T09:00:00.000Z', last_ts: '2026-01-05T09:00:00.000Z' };
+    await t.database.db
+      .insertInto('class_student_day_stats')
+      .values({ class_id: 'ghost', day: '2026-01-05', student_id: 'g', ...sums, ...at })
+      .execute();
+    await t.database.db
+      .insertInto('class_students')
+      .values({ class_id: 'zz-ghost', student_id: 'g', ...sums, ...at })
+      .execute();
+    const classes = Array.from({ length: 12 }, (_, i) => `busy-${i}`);
+    const batch = (k: number) =>
+      classes.map((c, i) =>
+        record({
+          class_id: c,
+          student_id: `s${(i + k) % 5}`,
+          ts: `2026-01-0${1 + (k % 7)}T10:00:00Z`,
+        }),
+      );
+    await post(t.app, '/api/v1/metrics', batch(0));
+    // records posted while the rebuild runs are counted once, whichever class it is on
+    const [rebuilt, ...posted] = await Promise.all([
+      t.app.services.pulse.recompute(),
+      ...Array.from({ length: 8 }, (_, k) => post(t.app, '/api/v1/metrics', batch(k + 1))),
+    ]);
+    expect(posted.map((r) => r.statusCode)).toEqual(Array(8).fill(200));
+    expect(rebuilt.classes).toBeGreaterThanOrEqual(classes.length + 1);
+    for (const c of classes) {
+      expect((await get(`/api/v1/classes/${c}/mastery`)).json().count).toBe(9);
+    }
+    expect((await get('/api/v1/classes/ghost/mastery')).statusCode).toBe(404);
+    const listed = (await get('/api/v1/classes')).json();
+    expect(JSON.stringify(listed)).not.toContain('ghost');
+    // and a second rebuild finds nothing to change
+    const detail = () =>
+      Promise.all(
+        classes.map(async (c) =>
+          (await get(`/api/v1/classes/${c}/mastery?by=student&bucket=day`)).json(),
+        ),
+      );
+    const snapshot = await detail();
+    await t.app.services.pulse.recompute();
+    const again = await detail();
+    expect(again).toEqual(snapshot);
+  });
 });
