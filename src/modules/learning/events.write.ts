@@ -111,6 +111,7 @@ export async function writeEvents(ctx: WriteContext, p: PackedEvents): Promise<W
   };
 
   await ctx.db.transaction().execute(async (trx) => {
+    await repo.lockMastery(trx, ctx.dialect);
     const stored = await store.storeEvents(
       trx,
       ctx,

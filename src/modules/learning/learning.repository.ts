@@ -1,9 +1,25 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { Dialect } from '../../db/dialect.ts';
 import { precompiled } from '../../db/precompiled.ts';
 import type { Database } from '../../db/schema.ts';
 import type { ConceptMastery, ConceptParamsTable, LearningEvent } from './learning.table.ts';
 
 type Q = Kysely<Database>;
+
+/** The advisory lock of the mastery projection on PostgreSQL: this key and the schema's hash. */
+const MASTERY_LOCK = 73_492_011;
+
+/**
+ * PostgreSQL: holds the mastery projection's lock (one per schema) until the transaction
+ * ends. Every write of the projection reads states, folds attempts into them and writes them
+ * back; intake, rebuilds and fits take the lock first, so that none of them, in this process
+ * or another, writes over states another has just changed. SQLite's write lock does this by
+ * itself.
+ */
+export async function lockMastery(q: Q, dialect: Dialect): Promise<void> {
+  if (dialect !== 'postgres') return;
+  await sql`select pg_advisory_xact_lock(${MASTERY_LOCK}, hashtext(current_schema()))`.execute(q);
+}
 
 export async function fingerprints(q: Q, ids: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();

@@ -19,6 +19,15 @@ type Attempt = repo.Attempt;
 
 const readers = new WeakMap<SqliteHandle, ReturnType<typeof prepareReaders>>();
 function prepareReaders(s: SqliteHandle) {
+  // The SQLite better-sqlite3 bundles writes a REAL as text that reads back as the same
+  // double; older releases wrote 15 digits, which would round scores in the rebuild.
+  const third = s.prepare('select cast(1.0 / 3 as text)').pluck().get() as string;
+  if (Number(third) !== 1 / 3) {
+    throw new Error(
+      `SQLite ${s.prepare('select sqlite_version()').pluck().get() as string} writes REALs ` +
+        'as text too briefly for an exact mastery rebuild; use the SQLite better-sqlite3 bundles',
+    );
+  }
   return {
     // One row per (learner, concept): its outcomes in replay order as text (SQLite writes a
     // REAL with the digits that read back as the same double) and its last attempt, the
@@ -146,6 +155,7 @@ export async function rebuildMastery(
   piece: RebuildPiece,
 ): Promise<RebuildResult> {
   return ctx.db.transaction().execute(async (trx) => {
+    await repo.lockMastery(trx, ctx.dialect);
     let ids: string[];
     let out: ConceptMasteryTable[];
     let attempts: number;
@@ -180,6 +190,7 @@ export type FitOutcome =
  */
 export async function fitConcept(ctx: WriteContext, conceptId: string): Promise<FitOutcome> {
   return ctx.db.transaction().execute(async (trx): Promise<FitOutcome> => {
+    await repo.lockMastery(trx, ctx.dialect);
     const attempts = await repo.attemptsOfConcept(trx, conceptId);
     if (attempts.length === 0) return { status: 'no_attempts' };
     if (attempts.length < MIN_FIT_ATTEMPTS) return { status: 'too_few', attempts: attempts.length };

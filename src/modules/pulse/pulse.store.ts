@@ -53,11 +53,17 @@ function prepareSqlite(sqlite: SqliteHandle) {
 }
 
 /** The day before which class_students holds the sums. */
-export async function rolledBefore(q: Q, dialect: Dialect, lock = false): Promise<string> {
+export async function rolledBefore(
+  q: Q,
+  dialect: Dialect,
+  lock: 'share' | 'alone' | null = null,
+): Promise<string> {
   let query = q.selectFrom('pulse_rollup').select('rolled_before').where('id', '=', 1);
-  // PostgreSQL: writers share the row while they store records; a roll-up takes it alone, so
-  // it never moves the line under a transaction that sorted its records by the old one.
-  if (lock && dialect === 'postgres') query = query.forShare();
+  // PostgreSQL: writers share the row while they store records; a roll-up or a class rebuild
+  // takes it alone, so that no record is stored while the line moves or while a class is
+  // summed again from the log (SQLite's write lock does both by itself).
+  if (lock === 'share' && dialect === 'postgres') query = query.forShare();
+  if (lock === 'alone' && dialect === 'postgres') query = query.forUpdate();
   return (await query.executeTakeFirstOrThrow()).rolled_before;
 }
 
@@ -95,7 +101,7 @@ export async function storeRecords(
   which: number[],
   receivedAt: string,
 ): Promise<Uint8Array> {
-  const rolled = await rolledBefore(trx, ctx.dialect, true);
+  const rolled = await rolledBefore(trx, ctx.dialect, 'share');
   // Timestamps compare with a day as text: "2026-11-30T23:59…" < "2026-12-01".
   const anyRolled = which.some((i) => p.ts[i]! < rolled);
   const stored = new Uint8Array(which.length);
@@ -225,15 +231,14 @@ async function addToProjections(
 
 /** The next class after `after` (null: from the first) in the log or in a projection. */
 async function nextClass(q: Q, after: string | null): Promise<string | null> {
-  // Three index seeks: a class whose records are all gone still has projection rows to clear.
-  let next: string | null = null;
-  for (const table of ['metric_records', 'class_student_day_stats', 'class_students'] as const) {
-    let query = q.selectFrom(table).select('class_id').orderBy('class_id').limit(1);
-    if (after !== null) query = query.where('class_id', '>', after);
-    const row = await query.executeTakeFirst();
-    if (row && (next === null || row.class_id < next)) next = row.class_id;
-  }
-  return next;
+  // Three index seeks (a class whose records are all gone still has projection rows to
+  // clear); the database picks the least, in its own collation, as it orders `>`.
+  const past = after === null ? sql`true` : sql`class_id > ${after}`;
+  const { rows } = await sql<{ next: string | null }>`select min(c) as next from (
+      select min(class_id) as c from metric_records where ${past}
+      union all select min(class_id) from class_student_day_stats where ${past}
+      union all select min(class_id) from class_students where ${past}) as firsts`.execute(q);
+  return rows[0]?.next ?? null;
 }
 
 /**
@@ -241,7 +246,7 @@ async function nextClass(q: Q, after: string | null): Promise<string | null> {
  * roll-up line stays where it is).
  */
 export async function rebuildClass(q: Q, dialect: Dialect, classId: string): Promise<void> {
-  const rolled = await rolledBefore(q, dialect, true);
+  const rolled = await rolledBefore(q, dialect, 'alone');
   await q.deleteFrom('class_student_day_stats').where('class_id', '=', classId).execute();
   await q.deleteFrom('class_students').where('class_id', '=', classId).execute();
   await addToProjections(q, dialect, { classId }, rolled);

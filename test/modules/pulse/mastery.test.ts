@@ -229,4 +229,30 @@ describe(`recompute (${DIALECT})`, () => {
     const again = await detail();
     expect(again).toEqual(snapshot);
   });
+
+  it('repairs every class, whatever the case of its id, including one only in the roll-up', async () => {
+    const names = ['Bq', 'aq', 'Zq', 'mq'];
+    await post(
+      t.app,
+      '/api/v1/metrics',
+      names.map((c) => record({ class_id: c, ts: new Date().toISOString() })),
+    );
+    // a class of old days only: its sums are in the roll-up and nowhere else
+    await post(t.app, '/api/v1/metrics', record({ class_id: 'Old', ts: '2025-03-01T10:00:00Z' }));
+    // projections gone wrong
+    await t.database.db
+      .updateTable('class_student_day_stats')
+      .set({ n: 40 })
+      .where('class_id', 'in', names)
+      .execute();
+    await t.database.db
+      .updateTable('class_students')
+      .set({ n: 40 })
+      .where('class_id', '=', 'Old')
+      .execute();
+    await t.app.services.pulse.recompute();
+    for (const c of [...names, 'Old']) {
+      expect((await get(`/api/v1/classes/${c}/mastery`)).json().count, c).toBe(1);
+    }
+  });
 });

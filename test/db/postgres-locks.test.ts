@@ -1,0 +1,93 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, type Db } from '../../src/db/database.ts';
+import * as learning from '../../src/modules/learning/learning.repository.ts';
+import * as pulse from '../../src/modules/pulse/pulse.store.ts';
+import { createTestApp, post, record, TEST_DATABASE_URL, type TestApp } from '../helpers/app.ts';
+
+if (!TEST_DATABASE_URL) {
+  console.warn(
+    'postgres-locks.test.ts: skipped: no PostgreSQL at TEST_DATABASE_URL (on SQLite one write lock orders every writer)',
+  );
+}
+
+/** Whether a promise is still pending after `ms`. */
+async function pendingAfter(p: Promise<unknown>, ms: number): Promise<boolean> {
+  const mark = Symbol('pending');
+  return (await Promise.race([p, sleep(ms, mark)])) === mark;
+}
+
+/**
+ * Another server process on the same PostgreSQL schema, in the middle of a transaction: the
+ * writers of this one must wait for it rather than write over what it is changing.
+ */
+describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL: writers of other processes', () => {
+  let t: TestApp;
+  let other: Db;
+  const attempt = (correct: boolean, at: string) => ({
+    event_type: 'quiz_attempt',
+    user_id: 'locked-learner',
+    concept_id: 'k',
+    correct,
+    occurred_at: at,
+  });
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(t.database.db);
+    other = createDatabase({ url: TEST_DATABASE_URL!, pgSchema: rows[0]!.s, pgPoolSize: 2 });
+  });
+  afterAll(async () => {
+    await other.close();
+    await t.close();
+  });
+
+  /** Runs `hold` in a transaction of the other process that stays open until released. */
+  async function holding(hold: (trx: Db['db']) => Promise<unknown>) {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let held!: () => void;
+    const isHeld = new Promise<void>((r) => (held = r));
+    const done = other.db.transaction().execute(async (trx) => {
+      await hold(trx);
+      held();
+      await released;
+    });
+    await isHeld;
+    return { release, done };
+  }
+
+  it('event intake waits for a mastery rebuild in progress, then applies its attempt on top', async () => {
+    const first = await post(t.app, '/api/v1/events', attempt(true, '2026-02-01T09:00:00Z'));
+    expect(first.statusCode).toBe(200);
+    const rebuild = await holding((trx) => learning.lockMastery(trx, 'postgres'));
+    const intake = post(t.app, '/api/v1/events', attempt(false, '2026-02-01T09:01:00Z'));
+    expect(await pendingAfter(intake, 400)).toBe(true);
+    rebuild.release();
+    await rebuild.done;
+    expect((await intake).statusCode).toBe(200);
+    const m = (await t.app.inject('/api/v1/learners/locked-learner/mastery/k')).json();
+    expect(m).toMatchObject({ attempts: 2, correct: 1 });
+  });
+
+  it('a class rebuild waits for records being stored, and record intake waits for a class rebuild', async () => {
+    expect((await post(t.app, '/api/v1/metrics', record({ class_id: 'lk' }))).statusCode).toBe(200);
+
+    const storing = await holding((trx) => pulse.rolledBefore(trx, 'postgres', 'share'));
+    const rebuild = t.app.services.pulse.recompute();
+    expect(await pendingAfter(rebuild, 400)).toBe(true);
+    storing.release();
+    await storing.done;
+    await rebuild;
+
+    const rebuilding = await holding((trx) => pulse.rebuildClass(trx, 'postgres', 'lk'));
+    const intake = post(t.app, '/api/v1/metrics', record({ class_id: 'lk', student_id: 's2' }));
+    expect(await pendingAfter(intake, 400)).toBe(true);
+    rebuilding.release();
+    await rebuilding.done;
+    expect((await intake).json().inserted).toBe(1);
+    const m = (await t.app.inject('/api/v1/classes/lk/mastery')).json();
+    expect(m).toMatchObject({ count: 2, students: 2 });
+  });
+});
