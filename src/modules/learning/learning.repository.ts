@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { Dialect } from '../../db/dialect.ts';
 import { precompiled } from '../../db/precompiled.ts';
 import type { Database } from '../../db/schema.ts';
@@ -122,17 +122,39 @@ export async function learnersPage(q: Q, after: string | null, limit: number): P
   return (await query.execute()).map((r) => r.user_id);
 }
 
+/** Learners listed, or with ids in (after, last] (null: no bound on that side). */
+export type LearnerSet = string[] | { after: string | null; last: string | null };
+
+function ofLearners(learners: LearnerSet) {
+  return (eb: ExpressionBuilder<Database, 'concept_mastery'>) => {
+    if (Array.isArray(learners)) return eb('user_id', 'in', learners);
+    const bounds = [];
+    if (learners.after !== null) bounds.push(eb('user_id', '>', learners.after));
+    if (learners.last !== null) bounds.push(eb('user_id', '<=', learners.last));
+    return eb.and(bounds);
+  };
+}
+
+/** How many states the learners have stored. */
+export async function countMastery(q: Q, learners: LearnerSet): Promise<number> {
+  if (Array.isArray(learners) && learners.length === 0) return 0;
+  const row = await q
+    .selectFrom('concept_mastery')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where(ofLearners(learners))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /**
- * Deletes the states of learners (listed, or with ids in (after, last]; last null: no upper
- * bound) whose (learner, concept) has no attempt left in the log. A rebuild writes every
- * other state over the stored one.
+ * Deletes the states of the learners whose (learner, concept) has no attempt left in the log.
+ * A rebuild writes every other state over the stored one.
  */
-export async function deleteStaleMastery(
-  q: Q,
-  learners: string[] | { after: string | null; last: string | null },
-): Promise<void> {
-  let query = q
+export async function deleteStaleMastery(q: Q, learners: LearnerSet): Promise<void> {
+  if (Array.isArray(learners) && learners.length === 0) return;
+  await q
     .deleteFrom('concept_mastery')
+    .where(ofLearners(learners))
     .where(({ not, exists, selectFrom }) =>
       not(
         exists(
@@ -143,15 +165,8 @@ export async function deleteStaleMastery(
             .where('e.outcome', 'is not', null),
         ),
       ),
-    );
-  if (Array.isArray(learners)) {
-    if (learners.length === 0) return;
-    query = query.where('user_id', 'in', learners);
-  } else {
-    if (learners.after !== null) query = query.where('user_id', '>', learners.after);
-    if (learners.last !== null) query = query.where('user_id', '<=', learners.last);
-  }
-  await query.execute();
+    )
+    .execute();
 }
 
 export async function paramsOf(

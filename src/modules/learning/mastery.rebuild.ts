@@ -30,17 +30,18 @@ function prepareReaders(s: SqliteHandle) {
   }
   return {
     // One row per (learner, concept): its outcomes in replay order as text (SQLite writes a
-    // REAL with the digits that read back as the same double) and its last attempt, the
-    // greatest (occurred_at, event_id), as one text; char(1) sorts below every character of a
-    // timestamp, so the pair compares as the tuple does. A million attempts cross into
+    // REAL with the digits that read back as the same double) and its last attempt in that
+    // order, found by one seek, as "occurred_at \x01 event_id". A million attempts cross into
     // JavaScript as a hundred thousand rows rather than a million.
     pairs: s
       .prepare(
         'select user_id, concept_id, ' +
           "group_concat(outcome, ',' order by occurred_at, event_id), " +
-          'max(occurred_at || char(1) || event_id) ' +
-          'from event_concepts where user_id > ? and outcome is not null ' +
-          'group by user_id, concept_id order by user_id, concept_id',
+          '(select l.occurred_at || char(1) || l.event_id from event_concepts l ' +
+          'where l.user_id = e.user_id and l.concept_id = e.concept_id and l.outcome is not null ' +
+          'order by l.occurred_at desc, l.event_id desc limit 1) ' +
+          'from event_concepts e where e.user_id > ? and e.outcome is not null ' +
+          'group by e.user_id, e.concept_id order by e.user_id, e.concept_id',
       )
       .raw(true),
     params: s.prepare('select * from concept_params'),
@@ -170,11 +171,15 @@ export async function rebuildMastery(
       attempts = all.length;
     }
     const last = ids.length ? ids[ids.length - 1]! : null;
-    // States of this piece's learners that no attempt backs any more (a learner in the id
-    // range may have none left at all); the last piece clears the rest of the range.
-    await repo.deleteStaleMastery(trx, piece.userIds ?? { after: piece.after, last });
-    if (ids.length === 0) return { last: null, learners: 0, concepts: 0, attempts: 0 };
+    // The piece's learners: these ids, or every id in its range (a learner in it may have no
+    // attempt left at all); the last piece covers the rest of the ids.
+    const learners = piece.userIds ?? { after: piece.after, last };
     await store.saveMastery(trx, ctx, out);
+    // Every state just written is backed by attempts: any other stored state is stale.
+    if ((await repo.countMastery(trx, learners)) > out.length) {
+      await repo.deleteStaleMastery(trx, learners);
+    }
+    if (ids.length === 0) return { last: null, learners: 0, concepts: 0, attempts: 0 };
     return { last, learners: ids.length, concepts: out.length, attempts };
   });
 }
