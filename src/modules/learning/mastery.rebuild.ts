@@ -31,15 +31,18 @@ function prepareReaders(s: SqliteHandle) {
   return {
     // One row per (learner, concept): its outcomes in replay order as text (SQLite writes a
     // REAL with the digits that read back as the same double) and its last attempt in that
-    // order, found by one seek, as "occurred_at \x01 event_id". A million attempts cross into
-    // JavaScript as a hundred thousand rows rather than a million.
+    // order, found by one seek, as "occurred_at \x01 event_id"; and the state stored now, if
+    // any. A million attempts cross into JavaScript as a hundred thousand rows, not a million.
     pairs: s
       .prepare(
         'select user_id, concept_id, ' +
           "group_concat(outcome, ',' order by occurred_at, event_id), " +
           '(select l.occurred_at || char(1) || l.event_id from event_concepts l ' +
           'where l.user_id = e.user_id and l.concept_id = e.concept_id and l.outcome is not null ' +
-          'order by l.occurred_at desc, l.event_id desc limit 1) ' +
+          'order by l.occurred_at desc, l.event_id desc limit 1), ' +
+          '(select m.attempts || char(1) || m.correct || char(1) || m.p_known || char(1) || ' +
+          'm.last_attempt_at || char(1) || m.last_event_id from concept_mastery m ' +
+          'where m.user_id = e.user_id and m.concept_id = e.concept_id) ' +
           'from event_concepts e where e.user_id > ? and e.outcome is not null ' +
           'group by e.user_id, e.concept_id order by e.user_id, e.concept_id',
       )
@@ -69,15 +72,29 @@ function foldOutcomes(s: ConceptMasteryTable, text: string, p: BktParams): void 
   }
 }
 
+/** Whether a stored state, as the reader's text, is exactly `s`. */
+function sameState(stored: string | null, s: ConceptMasteryTable): boolean {
+  if (stored === null) return false;
+  const [attempts, correct, pKnown, lastAt, lastId] = stored.split('\x01');
+  return (
+    Number(attempts) === s.attempts &&
+    Number(correct) === s.correct &&
+    Number(pKnown) === s.p_known &&
+    lastAt === s.last_attempt_at &&
+    lastId === s.last_event_id
+  );
+}
+
 /**
  * SQLite: the states of the next `chunk` learners with attempts after `after` (in id order),
- * folded from the log in one pass over its per-learner index.
+ * folded from the log in one pass over its per-learner index. `states` are those that differ
+ * from the stored ones; `pairs` counts them all.
  */
 function foldLearnersSqlite(
   sqlite: SqliteHandle,
   after: string,
   chunk: number,
-): { ids: string[]; states: ConceptMasteryTable[]; attempts: number } {
+): { ids: string[]; states: ConceptMasteryTable[]; pairs: number; attempts: number } {
   let r = readers.get(sqlite);
   if (!r) readers.set(sqlite, (r = prepareReaders(sqlite)));
   const params = new Map(
@@ -86,8 +103,10 @@ function foldLearnersSqlite(
   const ids: string[] = [];
   const states: ConceptMasteryTable[] = [];
   let attempts = 0;
-  for (const row of r.pairs.iterate(after) as Iterable<[string, string, string, string]>) {
-    const [user_id, concept_id, outcomes, last] = row;
+  let pairs = 0;
+  type Row = [string, string, string, string, string | null];
+  for (const row of r.pairs.iterate(after) as Iterable<Row>) {
+    const [user_id, concept_id, outcomes, last, stored] = row;
     if (ids[ids.length - 1] !== user_id) {
       // The iterator stops the statement when the loop leaves it.
       if (ids.length === chunk) break;
@@ -104,9 +123,10 @@ function foldLearnersSqlite(
     };
     foldOutcomes(state, outcomes, p);
     attempts += state.attempts;
-    states.push(state);
+    pairs++;
+    if (!sameState(stored, state)) states.push(state);
   }
-  return { ids, states, attempts };
+  return { ids, states, pairs, attempts };
 }
 
 /** Folds attempts in replay order, grouped by (learner, concept), into states. */
@@ -159,28 +179,31 @@ export async function rebuildMastery(
     await repo.lockMastery(trx, ctx.dialect);
     let ids: string[];
     let out: ConceptMasteryTable[];
+    let pairs: number;
     let attempts: number;
     if (ctx.sqlite && piece.userIds === null) {
       const folded = foldLearnersSqlite(ctx.sqlite, piece.after ?? '', piece.chunk);
-      ({ ids, states: out, attempts } = folded);
+      ({ ids, states: out, pairs, attempts } = folded);
     } else {
       ids = piece.userIds ?? (await repo.learnersPage(trx, piece.after, piece.chunk));
       const all = ids.length ? await repo.attemptsOfLearners(trx, ids) : [];
       const params = await repo.paramsOf(trx, [...new Set(all.map((a) => a.concept_id))]);
       out = foldRuns(all, (c) => paramsFrom(params.get(c)));
+      pairs = out.length;
       attempts = all.length;
     }
     const last = ids.length ? ids[ids.length - 1]! : null;
     // The piece's learners: these ids, or every id in its range (a learner in it may have no
     // attempt left at all); the last piece covers the rest of the ids.
     const learners = piece.userIds ?? { after: piece.after, last };
+    // States that differ from the stored ones (on SQLite; all of them otherwise).
     await store.saveMastery(trx, ctx, out);
-    // Every state just written is backed by attempts: any other stored state is stale.
-    if ((await repo.countMastery(trx, learners)) > out.length) {
+    // Every pair folded has its state stored now: any other stored state is stale.
+    if ((await repo.countMastery(trx, learners)) > pairs) {
       await repo.deleteStaleMastery(trx, learners);
     }
     if (ids.length === 0) return { last: null, learners: 0, concepts: 0, attempts: 0 };
-    return { last, learners: ids.length, concepts: out.length, attempts };
+    return { last, learners: ids.length, concepts: pairs, attempts };
   });
 }
 

@@ -295,7 +295,7 @@ describe(`incremental mastery = recompute, over random arrival orders (${DIALECT
     expect(await storedStates()).toEqual(before);
   });
 
-  it('drops stored states that no attempt in the log backs', async () => {
+  it('drops stored states that no attempt in the log backs, and repairs wrong ones', async () => {
     const before = await storedStates();
     const bogus = (user_id: string, concept_id: string) => ({
       user_id,
@@ -317,6 +317,24 @@ describe(`incremental mastery = recompute, over random arrival orders (${DIALECT
         bogus('zzz-last', 'pa'),
       ])
       .execute();
+    // and stored states gone wrong, each in one field, by as little as a double can
+    const wrong = before.slice(0, 5);
+    const changes = [
+      { p_known: wrong[0]!.p_known + 2 ** -40 },
+      { correct: wrong[1]!.correct + 1 },
+      { attempts: wrong[2]!.attempts + 1 },
+      { last_attempt_at: '2020-01-01T00:00:00.000Z' },
+      { last_event_id: 'x' },
+    ];
+    for (const [i, change] of changes.entries()) {
+      await t.database.db
+        .updateTable('concept_mastery')
+        .set(change)
+        .where('user_id', '=', wrong[i]!.user_id)
+        .where('concept_id', '=', wrong[i]!.concept_id)
+        .execute();
+    }
+    expect(await storedStates()).not.toEqual(before);
     await t.app.services.mastery.recomputeAll(2);
     expect(await storedStates()).toEqual(before);
     const rest = await t.database.db
