@@ -46,6 +46,13 @@ export function freshState(params: BktParams): MasteryState {
   };
 }
 
+/** Applies an attempt's outcome to a state's counts and p_known, in place. */
+export function applyOutcome(s: MasteryState, outcome: number, params: BktParams): void {
+  s.attempts++;
+  s.correct += outcome;
+  s.p_known = update(s.p_known, outcome, params);
+}
+
 /** Applies one attempt to a state, in place (the next one in replay order). */
 export function step(
   s: MasteryState,
@@ -54,9 +61,7 @@ export function step(
   outcome: number,
   params: BktParams,
 ): void {
-  s.attempts++;
-  s.correct += outcome;
-  s.p_known = update(s.p_known, outcome, params);
+  applyOutcome(s, outcome, params);
   s.last_attempt_at = occurredAt;
   s.last_event_id = eventId;
 }

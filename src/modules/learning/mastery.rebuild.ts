@@ -6,11 +6,11 @@
  */
 import type { SqliteHandle } from '../../db/sqlite.ts';
 import type { WriteContext } from '../../db/writer.ts';
-import { type BktParams, DEFAULT_BKT_PARAMS, fitBkt, update } from '../../models/bkt.ts';
+import { type BktParams, DEFAULT_BKT_PARAMS, fitBkt } from '../../models/bkt.ts';
 import * as repo from './learning.repository.ts';
 import * as store from './learning.store.ts';
 import type { ConceptMasteryTable, ConceptParamsTable } from './learning.table.ts';
-import { fold, freshState, paramsFrom } from './mastery.model.ts';
+import { applyOutcome, fold, freshState, paramsFrom } from './mastery.model.ts';
 
 /** Fewer attempts than this give parameters that say more about noise than about the concept. */
 export const MIN_FIT_ATTEMPTS = 30;
@@ -52,8 +52,8 @@ function prepareReaders(s: SqliteHandle) {
 }
 
 /**
- * Applies the comma-separated outcomes of `text` to a state, as `step` does one by one: the
- * same additions and updates in the same order, so the result is the incremental state's.
+ * Applies the comma-separated outcomes of `text` to a state, with `applyOutcome` as `step`
+ * does one by one and in the same order, so the result is the incremental state's.
  */
 function foldOutcomes(s: ConceptMasteryTable, text: string, p: BktParams): void {
   let start = 0;
@@ -65,9 +65,7 @@ function foldOutcomes(s: ConceptMasteryTable, text: string, p: BktParams): void 
       i - start === 3 && text.charCodeAt(start + 2) === 48 && (c === 48 || c === 49)
         ? c - 48
         : Number(text.slice(start, i));
-    s.attempts++;
-    s.correct += outcome;
-    s.p_known = update(s.p_known, outcome, p);
+    applyOutcome(s, outcome, p);
     start = i + 1;
   }
 }
