@@ -124,7 +124,8 @@ export async function buildApp({
     accounts.learnerOnRoster(learnerId, classIds);
 
   // One gate for every request, in this order: the security headers (an API answer's set or a
-  // page's, so that refusals carry them too), the limit per address, authentication and authorization, the limit per principal.
+  // page's, so that refusals carry them too), the limit per address, authentication and
+  // authorization, the limit per principal.
   // One hook rather than four: each async hook costs a measurable share of a light request.
   requireAccessPolicies(app);
   const checkAccess = accessCheck({ authenticate: (req) => auth.authenticate(req), directory });

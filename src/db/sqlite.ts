@@ -13,10 +13,10 @@ import {
 export type SqliteHandle = SQLite.Database;
 export type Synchronous = 'FULL' | 'NORMAL';
 
-/** Opens a SQLite file (or `:memory:`) with the settings every Learntwin connection uses. */
 /** How long a connection waits for another's write lock before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 10_000;
 
+/** Opens a SQLite file (or `:memory:`) with the settings every Learntwin connection uses. */
 export function openSqlite(
   file: string,
   synchronous: Synchronous = 'FULL',
