@@ -16,6 +16,12 @@ export type Synchronous = 'FULL' | 'NORMAL';
 /** How long a connection waits for another's write lock before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 10_000;
 
+/**
+ * WAL pages after which a committing connection copies the WAL back into the database file
+ * (~40 MB rather than SQLite's 4 MB: fewer, larger copies under a steady stream of writes).
+ */
+export const WAL_AUTOCHECKPOINT = 10_000;
+
 /** Opens a SQLite file (or `:memory:`) with the settings every Learntwin connection uses. */
 export function openSqlite(
   file: string,
@@ -31,9 +37,7 @@ export function openSqlite(
   sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('cache_size = -65536'); // 64 MiB of page cache: indexes of millions of rows stay hot
-  // Checkpoint the WAL every ~40 MB rather than every 4 MB: fewer, larger copies into the
-  // database file under a steady stream of writes.
-  sqlite.pragma('wal_autocheckpoint = 10000');
+  sqlite.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
   return sqlite;
 }
 

@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Kysely } from 'kysely';
+import { Checkpointer } from './checkpointer.ts';
 import type { Database } from './schema.ts';
 import { openSqlite, sqliteDialect, type Synchronous } from './sqlite.ts';
 import {
@@ -24,8 +25,10 @@ const sqlite = openSqlite(file, synchronous, busyTimeoutMs);
 // With FULL, the commits of this thread are made durable by the other side's sync of the WAL
 // (see ThreadWriter): here they need not wait for the disk. Without a WAL (a file system that
 // refuses it) this connection syncs its own commits as configured.
-const walSync = synchronous === 'FULL' && sqlite.pragma('journal_mode', { simple: true }) === 'wal';
+const wal = sqlite.pragma('journal_mode', { simple: true }) === 'wal';
+const walSync = synchronous === 'FULL' && wal;
 if (walSync) sqlite.pragma('synchronous = NORMAL');
+const checkpointer = wal ? new Checkpointer(sqlite, file) : undefined;
 const db = new Kysely<Database>({ dialect: sqliteDialect(sqlite) });
 const ctx: WriteContext = { db, dialect: 'sqlite', sqlite };
 const post = (m: FromWorker) => port.postMessage(m);
@@ -34,6 +37,7 @@ let queue: Promise<void> = Promise.resolve();
 port.on('message', (m: ToWorker) => {
   if (m.type === 'close') {
     queue = queue.then(async () => {
+      await checkpointer?.close();
       await db.destroy();
       port.close();
     });
@@ -42,6 +46,7 @@ port.on('message', (m: ToWorker) => {
   queue = queue.then(async () => {
     try {
       post({ type: 'done', id: m.id, result: await runTask(ctx, m.task, m.input) });
+      checkpointer?.poke();
     } catch (err) {
       post({ type: 'failed', id: m.id, error: toThreadError(err) });
     }

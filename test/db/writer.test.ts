@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import SQLite from 'better-sqlite3';
 import { createDatabase, type Db } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { ThreadWriter } from '../../src/db/writer.ts';
@@ -108,6 +109,36 @@ describe('the SQLite writer thread', () => {
     await expect(database.writer.run('pulse.records', packRecords([[rec()]]))).rejects.toThrow(
       /closed/,
     );
+  });
+
+  it('copies its commits into the database file soon, far below the WAL threshold', async () => {
+    await database.writer.run(
+      'pulse.records',
+      packRecords([Array.from({ length: 50 }, (_, i) => rec({ student_id: `f${i}` }))]),
+    );
+    // The database file alone, without its WAL, as a file-level copy of it would see it.
+    const fileAlone = async (): Promise<number> => {
+      const copy = join(dir, `copy-${Date.now()}.db`);
+      copyFileSync(join(dir, 'w.db'), copy);
+      try {
+        const s = new SQLite(copy, { readonly: true });
+        try {
+          return (s.prepare('select count(*) as n from metric_records').get() as { n: number }).n;
+        } finally {
+          s.close();
+        }
+      } catch {
+        return -1; // copied halfway through a checkpoint: look again
+      } finally {
+        rmSync(copy, { force: true });
+      }
+    };
+    let seen = await fileAlone();
+    for (let i = 0; i < 60 && seen !== 50; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      seen = await fileAlone();
+    }
+    expect(seen).toBe(50);
   });
 
   it('with synchronous FULL, reports the commit first and answers once the WAL is synced', async () => {
