@@ -5,7 +5,7 @@ import { type SqliteHandle, WAL_AUTOCHECKPOINT } from './sqlite.ts';
  * While the checkpointer runs, the writer checkpoints only past this many WAL pages (~120 MB):
  * a backstop that copies what the checkpointer has not yet, so that the WAL can start over.
  */
-export const BACKSTOP_AUTOCHECKPOINT = 30_000;
+const BACKSTOP_AUTOCHECKPOINT = 30_000;
 /** At most one checkpoint per this many milliseconds. */
 const INTERVAL_MS = 50;
 

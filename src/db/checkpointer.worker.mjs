@@ -14,17 +14,14 @@ db.pragma('busy_timeout = 0');
 db.pragma('synchronous = NORMAL');
 
 let timer;
-let closed = false;
 
 function checkpoint() {
   timer = undefined;
-  if (closed) return;
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
   } catch (err) {
     if (err?.code === 'SQLITE_BUSY' || err?.code === 'SQLITE_LOCKED') return;
     // Anything else (a disk error): stop, and let the writer go back to checkpointing itself.
-    closed = true;
     db.close();
     throw err;
   }
@@ -32,7 +29,6 @@ function checkpoint() {
 
 parentPort.on('message', (m) => {
   if (m === 'close') {
-    closed = true;
     if (timer) clearTimeout(timer);
     db.close();
     parentPort.close();
