@@ -1,44 +1,59 @@
-import { type Compilable, CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+import {
+  type Compilable,
+  CompiledQuery,
+  type Kysely,
+  type QueryResult,
+  type RawBuilder,
+  sql,
+} from 'kysely';
+
+/** PostgreSQL types of the columns a BulkStatement sends, one array parameter each. */
+export type PgColumnType = 'text' | 'smallint' | 'integer' | 'bigint' | 'double precision';
 
 /**
- * A multi-row statement built once by Kysely per row count and then re-run with fresh
- * parameters. Building a 256-row INSERT through the query builder costs microseconds per row,
- * more than SQLite takes to store it; on the ingest path that would be the bottleneck.
+ * A PostgreSQL statement over any number of rows, sent as one array parameter per column:
+ * `insert into t (a, b) select * from unnest($1::text[], $2::bigint[]) … on conflict …`.
+ * Kysely builds it once; every run re-binds the arrays. A flush of thousands of rows is then
+ * one round trip with a statement of a few dozen characters, rather than one multi-row
+ * VALUES statement (thousands of placeholders, parsed and planned anew) per few hundred rows.
  */
 export class BulkStatement<Row, DB> {
-  private readonly sqlByRows = new Map<number, string>();
+  private text: string | undefined;
+  private readonly columns: readonly (keyof Row & string)[];
 
   constructor(
-    /** the row's fields in the order the builder receives them */
-    private readonly columns: readonly (keyof Row & string)[],
-    private readonly build: (db: Kysely<DB>, rows: Row[]) => Compilable,
-  ) {}
-
-  private sqlFor(db: Kysely<DB>, rows: Row[]): string {
-    let text = this.sqlByRows.get(rows.length);
-    if (text === undefined) {
-      const ordered = rows.map(
-        (r) => Object.fromEntries(this.columns.map((c) => [c, r[c]])) as Row,
-      );
-      const compiled = this.build(db, ordered).compile();
-      // The parameters must be exactly the row values, row by row, for re-binding to be right.
-      if (compiled.parameters.length !== rows.length * this.columns.length) {
-        throw new Error(
-          `BulkStatement: ${compiled.parameters.length} parameters for ${rows.length} rows`,
-        );
-      }
-      text = compiled.sql;
-      this.sqlByRows.set(rows.length, text);
-    }
-    return text;
+    /** the columns, in the order of the builder's column list, with their types */
+    private readonly types: readonly (readonly [keyof Row & string, PgColumnType])[],
+    /** the statement, with `rows` a SELECT of the rows (its columns named as in `types`) */
+    private readonly build: (db: Kysely<DB>, rows: RawBuilder<Row>) => Compilable,
+  ) {
+    this.columns = types.map(([c]) => c);
   }
 
-  async execute<O = unknown>(db: Kysely<DB>, rows: Row[]): Promise<QueryResult<O>> {
-    const text = this.sqlFor(db, rows);
-    const cols = this.columns;
-    const params = new Array<unknown>(rows.length * cols.length);
-    let k = 0;
-    for (const r of rows) for (const c of cols) params[k++] = r[c];
+  private sqlFor(db: Kysely<DB>): string {
+    if (this.text === undefined) {
+      const arrays = this.types.map(([, t]) => sql`${[]}::${sql.raw(t)}[]`);
+      const names = sql.join(this.columns.map((c) => sql.ref(c)));
+      const rows = sql<Row>`select * from unnest(${sql.join(arrays)}) as rows(${names})`;
+      const compiled = this.build(db, rows).compile();
+      // The parameters must be exactly the column arrays, in order, for re-binding to be right.
+      if (compiled.parameters.length !== this.columns.length) {
+        throw new Error(
+          `BulkStatement: ${compiled.parameters.length} parameters for ${this.columns.length} columns`,
+        );
+      }
+      this.text = compiled.sql;
+    }
+    return this.text;
+  }
+
+  async execute<O = unknown>(db: Kysely<DB>, rows: readonly Row[]): Promise<QueryResult<O>> {
+    const text = this.sqlFor(db);
+    const params = this.columns.map((c) => {
+      const column = new Array<unknown>(rows.length);
+      for (let i = 0; i < rows.length; i++) column[i] = rows[i]![c];
+      return column;
+    });
     return db.executeQuery<O>(CompiledQuery.raw(text, params));
   }
 }

@@ -3,12 +3,12 @@
  * class membership and the mastery projection, inside the intake writer's transaction.
  *
  * On SQLite each row is one run of a prepared single-row statement on the writer's own
- * connection (bound with spread arguments, no query building); on PostgreSQL rows go in
- * multi-row statements, one round trip per chunk.
+ * connection (bound with spread arguments, no query building); on PostgreSQL all rows go in
+ * one statement per table, as one array per column.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { BulkStatement } from '../../db/bulk.ts';
-import { chunkForInsert, type Dialect } from '../../db/dialect.ts';
+import type { Dialect } from '../../db/dialect.ts';
 import type { Database } from '../../db/schema.ts';
 import type { SqliteHandle } from '../../db/sqlite.ts';
 import type {
@@ -59,35 +59,86 @@ const MASTERY_COLUMNS = [
   'last_event_id',
 ] as const;
 
+const T = 'text' as const;
 const insertEventsStmt = new BulkStatement<LearningEventTable, Database>(
-  EVENT_COLUMNS,
+  [
+    ['id', T],
+    ['event_type', T],
+    ['user_id', T],
+    ['class_id', T],
+    ['course_id', T],
+    ['lesson_id', T],
+    ['concept_ids', T],
+    ['correct', 'smallint'],
+    ['score', 'double precision'],
+    ['duration_ms', 'bigint'],
+    ['occurred_at', T],
+    ['received_at', T],
+    ['context', T],
+    ['fingerprint', T],
+  ],
   (db, rows) =>
     db
       .insertInto('learning_events')
-      .values(rows)
+      .columns(EVENT_COLUMNS)
+      .expression(rows)
       .onConflict((oc) => oc.column('id').doNothing())
       .returning('id'),
 );
-const insertKeysStmt = new BulkStatement<EventConceptTable, Database>(KEY_COLUMNS, (db, rows) =>
-  db
-    .insertInto('event_concepts')
-    .values(rows)
-    .onConflict((oc) => oc.doNothing()),
+const insertKeysStmt = new BulkStatement<EventConceptTable, Database>(
+  [
+    ['user_id', T],
+    ['concept_id', T],
+    ['occurred_at', T],
+    ['event_id', T],
+    ['outcome', 'double precision'],
+    ['lead', 'smallint'],
+  ],
+  (db, rows) =>
+    db
+      .insertInto('event_concepts')
+      .columns(KEY_COLUMNS)
+      .expression(rows)
+      .onConflict((oc) => oc.doNothing()),
 );
 const insertLearnersStmt = new BulkStatement<ClassLearnerTable, Database>(
-  ['class_id', 'user_id'],
+  [
+    ['class_id', T],
+    ['user_id', T],
+  ],
   (db, rows) =>
     db
       .insertInto('class_learners')
-      .values(rows)
+      .columns(['class_id', 'user_id'])
+      .expression(rows)
       .onConflict((oc) => oc.doNothing()),
 );
+const masteryOfStmt = new BulkStatement<{ user_id: string; concept_id: string }, Database>(
+  [
+    ['user_id', T],
+    ['concept_id', T],
+  ],
+  (db, rows) =>
+    db
+      .selectFrom('concept_mastery')
+      .selectAll()
+      .where(sql<boolean>`(user_id, concept_id) in (${rows})`),
+);
 const upsertMasteryStmt = new BulkStatement<ConceptMasteryTable, Database>(
-  MASTERY_COLUMNS,
+  [
+    ['user_id', T],
+    ['concept_id', T],
+    ['attempts', 'integer'],
+    ['correct', 'double precision'],
+    ['p_known', 'double precision'],
+    ['last_attempt_at', T],
+    ['last_event_id', T],
+  ],
   (db, rows) =>
     db
       .insertInto('concept_mastery')
-      .values(rows)
+      .columns(MASTERY_COLUMNS)
+      .expression(rows)
       .onConflict((oc) =>
         oc.columns(['user_id', 'concept_id']).doUpdateSet((eb) => ({
           attempts: eb.ref('excluded.attempts'),
@@ -166,10 +217,8 @@ export async function storeEvents(
     return stored;
   }
   const at = new Map(rows.map((r, k) => [r.id, k]));
-  for (const chunk of chunkForInsert(rows, EVENT_COLUMNS.length, ctx.dialect)) {
-    const res = await insertEventsStmt.execute<{ id: string }>(q, chunk);
-    for (const r of res.rows) stored[at.get(r.id)!] = 1;
-  }
+  const res = await insertEventsStmt.execute<{ id: string }>(q, rows);
+  for (const r of res.rows) stored[at.get(r.id)!] = 1;
   return stored;
 }
 
@@ -182,9 +231,7 @@ export async function addKeys(q: Q, ctx: StoreContext, rows: EventConceptTable[]
     }
     return;
   }
-  for (const chunk of chunkForInsert(rows, KEY_COLUMNS.length, ctx.dialect)) {
-    await insertKeysStmt.execute(q, chunk);
-  }
+  if (rows.length > 0) await insertKeysStmt.execute(q, rows);
 }
 
 /** Records that these learners are in these classes (pairs known already are left alone). */
@@ -198,9 +245,7 @@ export async function addClassLearners(
     for (const r of rows) learner.run(r.class_id, r.user_id);
     return;
   }
-  for (const chunk of chunkForInsert(rows, 2, ctx.dialect)) {
-    await insertLearnersStmt.execute(q, chunk);
-  }
+  if (rows.length > 0) await insertLearnersStmt.execute(q, rows);
 }
 
 /** Current mastery rows of the given (learner, concept) pairs. */
@@ -228,22 +273,7 @@ export async function masteryOf(
     }
     return out;
   }
-  for (let i = 0; i < keys.length; i += 200) {
-    const part = keys.slice(i, i + 200);
-    out.push(
-      ...(await q
-        .selectFrom('concept_mastery')
-        .selectAll()
-        .where((eb) =>
-          eb.or(
-            part.map((k) =>
-              eb.and([eb('user_id', '=', k.user_id), eb('concept_id', '=', k.concept_id)]),
-            ),
-          ),
-        )
-        .execute()),
-    );
-  }
+  if (keys.length > 0) out.push(...(await masteryOfStmt.execute<ConceptMastery>(q, keys)).rows);
   return out;
 }
 
@@ -268,7 +298,5 @@ export async function saveMastery(
     }
     return;
   }
-  for (const chunk of chunkForInsert(rows, MASTERY_COLUMNS.length, ctx.dialect)) {
-    await upsertMasteryStmt.execute(q, chunk);
-  }
+  if (rows.length > 0) await upsertMasteryStmt.execute(q, rows);
 }

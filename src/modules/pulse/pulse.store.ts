@@ -8,8 +8,8 @@
  * projection row; a record of an earlier day updates both.
  */
 import { type Kysely, sql } from 'kysely';
-import { BulkStatement } from '../../db/bulk.ts';
-import { chunkForInsert, type Dialect } from '../../db/dialect.ts';
+import { BulkStatement, type PgColumnType } from '../../db/bulk.ts';
+import type { Dialect } from '../../db/dialect.ts';
 import type { Database } from '../../db/schema.ts';
 import type { SqliteHandle } from '../../db/sqlite.ts';
 import { RECORD_FIELDS, SUM_FIELDS } from './pulse.table.ts';
@@ -23,14 +23,27 @@ const RECORD_COLUMNS = [...RECORD_FIELDS, 'received_at'] as const;
 /** The UTC day of a stored timestamp, as SQL; the log's class index is on this expression. */
 export const DAY_OF_TS = sql<string>`substr(ts, 1, 10)`;
 
-// PostgreSQL: multi-row statements, one round trip per chunk.
-const insertPlain = new BulkStatement<StoredRecord, Database>(RECORD_COLUMNS, (db, rows) =>
-  db.insertInto('metric_records').values(rows).returning('id'),
+// PostgreSQL: every row of a flush in one statement, one array per column.
+const RECORD_TYPES = [
+  ['class_id', 'text'],
+  ['student_id', 'text'],
+  ['stuck', 'smallint'],
+  ['got_it', 'smallint'],
+  ['pause', 'smallint'],
+  ['example', 'smallint'],
+  ['confidence', 'double precision'],
+  ['ts', 'text'],
+  ['event_id', 'text'],
+  ['received_at', 'text'],
+] as const satisfies readonly (readonly [(typeof RECORD_COLUMNS)[number], PgColumnType])[];
+const insertPlain = new BulkStatement<StoredRecord, Database>(RECORD_TYPES, (db, rows) =>
+  db.insertInto('metric_records').columns(RECORD_COLUMNS).expression(rows).returning('id'),
 );
-const insertKeyed = new BulkStatement<StoredRecord, Database>(RECORD_COLUMNS, (db, rows) =>
+const insertKeyed = new BulkStatement<StoredRecord, Database>(RECORD_TYPES, (db, rows) =>
   db
     .insertInto('metric_records')
-    .values(rows)
+    .columns(RECORD_COLUMNS)
+    .expression(rows)
     .onConflict((oc) => oc.column('event_id').where('event_id', 'is not', null).doNothing())
     .returning(['id', 'event_id']),
 );
@@ -158,12 +171,12 @@ export async function storeRecords(
     }
   });
   const ids: number[] = [];
-  for (const chunk of chunkForInsert(plain, RECORD_COLUMNS.length, ctx.dialect)) {
-    const { rows } = await insertPlain.execute<{ id: number }>(trx, chunk);
+  if (plain.length > 0) {
+    const { rows } = await insertPlain.execute<{ id: number }>(trx, plain);
     for (const r of rows) ids.push(Number(r.id));
   }
-  for (const chunk of chunkForInsert(keyed, RECORD_COLUMNS.length, ctx.dialect)) {
-    const { rows } = await insertKeyed.execute<{ id: number; event_id: string }>(trx, chunk);
+  if (keyed.length > 0) {
+    const { rows } = await insertKeyed.execute<{ id: number; event_id: string }>(trx, keyed);
     for (const r of rows) {
       ids.push(Number(r.id));
       stored[keyedAt.get(r.event_id)!] = 1;
