@@ -175,7 +175,7 @@ export function validateEvent(input: unknown, nowIso: string): EventResult {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d > 2_147_483_647) {
       errors.push({
         field: 'duration_ms',
-        message: 'must be a whole number of milliseconds, 0 or more',
+        message: 'must be a whole number of milliseconds from 0 to 2147483647',
       });
     } else durationMs = d;
   }

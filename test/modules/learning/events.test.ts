@@ -10,7 +10,7 @@ const TYPE_MESSAGE =
   'lesson_completed, hint_requested, or a custom type starting with x-';
 const ID_MESSAGE = 'must be a UUID, e.g. 0190f5c4-8a8e-7c52-9d3e-5b1a2c3d4e5f';
 const OCCURRED_MESSAGE = 'must be an ISO-8601 date-time, e.g. 2026-01-05T09:30:00Z';
-const DURATION_MESSAGE = 'must be a whole number of milliseconds, 0 or more';
+const DURATION_MESSAGE = 'must be a whole number of milliseconds from 0 to 2147483647';
 
 type Ev = Record<string, unknown>;
 interface FieldError {
@@ -887,6 +887,65 @@ describe(`GET /api/v1/events/{id} (${DIALECT})`, () => {
       occurred_at: T0,
       context: null,
     });
+  });
+
+  it('stores text with quotes, backslashes, braces, commas, NULL and non-ASCII, in one batch, as sent', async () => {
+    // PostgreSQL receives a flush as one array per column: every odd character must survive.
+    const odd = [
+      'NULL',
+      'a"b',
+      'back\\slash',
+      '{x,y}',
+      'comma, space',
+      '数学 é 😀',
+      "it's",
+      'tab\tend',
+    ];
+    const events = odd.map((s, k) =>
+      quiz({
+        id: cid(0xe100 + k),
+        user_id: `odd ${s}`,
+        class_id: `class ${s}`,
+        course_id: s,
+        lesson_id: `${s}\n`,
+        concept_ids: [`k ${s}`, `${s} k`],
+        concept_id: undefined,
+        correct: k === 3 ? undefined : k % 2 === 0,
+        score: k === 3 ? 1 / 3 : undefined,
+        duration_ms: 2 ** 31 - 1 - k,
+        context: { s, list: [s, null], '{"}': s },
+      }),
+    );
+    const body = await ingest(events);
+    expect(body).toMatchObject({
+      inserted: odd.length,
+      duplicates: 0,
+      conflicts: [],
+      rejected: [],
+    });
+    for (const [k, s] of odd.entries()) {
+      const e = await getEvent(cid(0xe100 + k));
+      expect(e).toMatchObject({
+        user_id: `odd ${s}`,
+        class_id: `class ${s}`,
+        course_id: s,
+        lesson_id: `${s}\n`,
+        concept_ids: [`k ${s}`, `${s} k`],
+        correct: k === 3 ? null : k % 2 === 0,
+        score: k === 3 ? 1 / 3 : null,
+        duration_ms: 2 ** 31 - 1 - k,
+        context: { s, list: [s, null], '{"}': s },
+      });
+      expect(await historyIds(`odd ${s}`, { concept_id: `${s} k` })).toEqual([cid(0xe100 + k)]);
+      const res = await t.app.inject(
+        `/api/v1/learners/${encodeURIComponent(`odd ${s}`)}/mastery/${encodeURIComponent(`k ${s}`)}`,
+      );
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json()).toMatchObject({
+        attempts: 1,
+        correct: k === 3 ? 0.333 : k % 2 === 0 ? 1 : 0,
+      });
+    }
   });
 
   it('keeps false, 0 and an empty context apart from null', async () => {
