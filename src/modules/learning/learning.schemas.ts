@@ -19,7 +19,7 @@ export const EventIn = Type.Object(
     concept_ids: Type.Optional(Type.Array(Id, { maxItems: MAX_CONCEPTS })),
     correct: Type.Optional(Type.Boolean()),
     score: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    duration_ms: Type.Optional(Type.Integer({ minimum: 0 })),
+    duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
     occurred_at: Type.Optional(
       Type.String({ description: 'ISO-8601; default: the time of receipt' }),
     ),
