@@ -57,19 +57,6 @@ export async function attemptsOfLearners(q: Q, userIds: string[]): Promise<Attem
     .execute()) as Attempt[];
 }
 
-/** One (learner, concept) attempt sequence, in replay order. */
-export async function attemptsOf(q: Q, userId: string, conceptId: string): Promise<Attempt[]> {
-  return (await q
-    .selectFrom('event_concepts')
-    .select(['user_id', 'concept_id', 'occurred_at', 'event_id', 'outcome'])
-    .where('user_id', '=', userId)
-    .where('concept_id', '=', conceptId)
-    .where('outcome', 'is not', null)
-    .orderBy('occurred_at')
-    .orderBy('event_id')
-    .execute()) as Attempt[];
-}
-
 /**
  * Every learner's attempts on one concept, grouped by learner, in replay order. The learners
  * come from the concept's mastery rows, each one's attempts from its run of the index.

@@ -124,6 +124,22 @@ const masteryOfStmt = new BulkStatement<{ user_id: string; concept_id: string },
       .selectAll()
       .where(sql<boolean>`(user_id, concept_id) in (${rows})`),
 );
+const attemptsOfPairsStmt = new BulkStatement<{ user_id: string; concept_id: string }, Database>(
+  [
+    ['user_id', T],
+    ['concept_id', T],
+  ],
+  (db, rows) =>
+    db
+      .selectFrom('event_concepts')
+      .select(['user_id', 'concept_id', 'occurred_at', 'event_id', 'outcome'])
+      .where(sql<boolean>`(user_id, concept_id) in (${rows})`)
+      .where('outcome', 'is not', null)
+      .orderBy('user_id')
+      .orderBy('concept_id')
+      .orderBy('occurred_at')
+      .orderBy('event_id'),
+);
 const upsertMasteryStmt = new BulkStatement<ConceptMasteryTable, Database>(
   [
     ['user_id', T],
@@ -170,6 +186,13 @@ function prepareSqlite(s: SqliteHandle) {
       .prepare(
         'select user_id, concept_id, attempts, correct, p_known, last_attempt_at, last_event_id ' +
           'from concept_mastery where user_id = ? and concept_id = ?',
+      )
+      .raw(true),
+    attempts: s
+      .prepare(
+        'select occurred_at, event_id, outcome from event_concepts ' +
+          'where user_id = ? and concept_id = ? and outcome is not null ' +
+          'order by occurred_at, event_id',
       )
       .raw(true),
     saveMastery: s.prepare(
@@ -274,6 +297,47 @@ export async function masteryOf(
     return out;
   }
   if (keys.length > 0) out.push(...(await masteryOfStmt.execute<ConceptMastery>(q, keys)).rows);
+  return out;
+}
+
+export type PairAttempt = { occurred_at: string; event_id: string; outcome: number };
+
+/** The key of a (learner, concept) pair in maps. */
+export const pairKey = (userId: string, conceptId: string) => `${userId}\u0000${conceptId}`;
+
+/**
+ * The attempt sequences of (learner, concept) pairs, each in replay order, by pairKey (pairs
+ * without attempts are absent).
+ */
+export async function attemptsOfPairs(
+  q: Q,
+  ctx: StoreContext,
+  pairs: { user_id: string; concept_id: string }[],
+): Promise<Map<string, PairAttempt[]>> {
+  const out = new Map<string, PairAttempt[]>();
+  if (pairs.length === 0) return out;
+  if (ctx.sqlite) {
+    const { attempts } = statements(ctx.sqlite);
+    for (const k of pairs) {
+      const rows = attempts.all(k.user_id, k.concept_id) as [string, string, number][];
+      if (rows.length === 0) continue;
+      out.set(
+        pairKey(k.user_id, k.concept_id),
+        rows.map(([occurred_at, event_id, outcome]) => ({ occurred_at, event_id, outcome })),
+      );
+    }
+    return out;
+  }
+  const { rows } = await attemptsOfPairsStmt.execute<
+    PairAttempt & { user_id: string; concept_id: string }
+  >(q, pairs);
+  for (const r of rows) {
+    const key = pairKey(r.user_id, r.concept_id);
+    const a = { occurred_at: r.occurred_at, event_id: r.event_id, outcome: r.outcome };
+    const list = out.get(key);
+    if (list) list.push(a);
+    else out.set(key, [a]);
+  }
   return out;
 }
 

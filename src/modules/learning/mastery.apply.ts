@@ -3,16 +3,10 @@ import type { Database } from '../../db/schema.ts';
 import * as repo from './learning.repository.ts';
 import * as store from './learning.store.ts';
 import type { ConceptMasteryTable } from './learning.table.ts';
-import {
-  type AttemptLike,
-  compareAttempts,
-  fold,
-  type MasteryState,
-  paramsFrom,
-} from './mastery.model.ts';
+import { type AttemptLike, compareAttempts, fold, paramsFrom } from './mastery.model.ts';
 
 type Attempt = AttemptLike & { user_id: string; concept_id: string };
-const key = (u: string, c: string) => `${u}\u0000${c}`;
+const key = store.pairKey;
 
 /**
  * Folds newly stored attempts into the mastery projection, inside the intake transaction. An
@@ -40,22 +34,41 @@ export async function applyAttempts(
     (await store.masteryOf(trx, ctx, keys)).map((r) => [key(r.user_id, r.concept_id), r]),
   );
   const params = await repo.paramsOf(trx, [...new Set(keys.map((k) => k.concept_id))]);
+  // A pair whose first new attempt is older than the last one applied is replayed from the
+  // log (which holds this flush's attempts already); the replays' sequences come in one read.
+  const late: Attempt[][] = [];
   const out: ConceptMasteryTable[] = [];
   for (const [k, list] of byKey) {
     if (list.length > 1) list.sort(compareAttempts);
     const { user_id, concept_id } = list[0]!;
-    const p = paramsFrom(params.get(concept_id));
     const state = current.get(k);
-    const late =
+    if (
       state !== undefined &&
       compareAttempts(list[0]!, {
         occurred_at: state.last_attempt_at,
         event_id: state.last_event_id,
-      }) < 0;
-    const next: MasteryState = late
-      ? fold(undefined, await repo.attemptsOf(trx, user_id, concept_id), p)
-      : fold(state, list, p);
-    out.push({ user_id, concept_id, ...next });
+      }) < 0
+    ) {
+      late.push(list);
+      continue;
+    }
+    out.push({ user_id, concept_id, ...fold(state, list, paramsFrom(params.get(concept_id))) });
+  }
+  if (late.length > 0) {
+    const replays = await store.attemptsOfPairs(
+      trx,
+      ctx,
+      late.map((l) => ({ user_id: l[0]!.user_id, concept_id: l[0]!.concept_id })),
+    );
+    for (const list of late) {
+      const { user_id, concept_id } = list[0]!;
+      const sequence = replays.get(key(user_id, concept_id)) ?? [];
+      out.push({
+        user_id,
+        concept_id,
+        ...fold(undefined, sequence, paramsFrom(params.get(concept_id))),
+      });
+    }
   }
   await store.saveMastery(trx, ctx, out);
 }
