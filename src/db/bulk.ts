@@ -24,8 +24,15 @@ export class BulkStatement<Row, DB> {
   constructor(
     /** the columns, in the order of the builder's column list, with their types */
     private readonly types: readonly (readonly [keyof Row & string, PgColumnType])[],
-    /** the statement, with `rows` a SELECT of the rows (its columns named as in `types`) */
-    private readonly build: (db: Kysely<DB>, rows: RawBuilder<Row>) => Compilable,
+    /**
+     * the statement, with `rows` a SELECT of the rows whose columns are `columns`, named and
+     * ordered as in `types` (an INSERT lists `columns` as its own, so that the order is one)
+     */
+    private readonly build: (
+      db: Kysely<DB>,
+      rows: RawBuilder<Row>,
+      columns: readonly (keyof Row & string)[],
+    ) => Compilable,
   ) {
     this.columns = types.map(([c]) => c);
   }
@@ -35,7 +42,7 @@ export class BulkStatement<Row, DB> {
       const arrays = this.types.map(([, t]) => sql`${[]}::${sql.raw(t)}[]`);
       const names = sql.join(this.columns.map((c) => sql.ref(c)));
       const rows = sql<Row>`select * from unnest(${sql.join(arrays)}) as rows(${names})`;
-      const compiled = this.build(db, rows).compile();
+      const compiled = this.build(db, rows, this.columns).compile();
       // The parameters must be exactly the column arrays, in order, for re-binding to be right.
       if (compiled.parameters.length !== this.columns.length) {
         throw new Error(

@@ -77,10 +77,10 @@ const insertEventsStmt = new BulkStatement<LearningEventTable, Database>(
     ['context', T],
     ['fingerprint', T],
   ],
-  (db, rows) =>
+  (db, rows, columns) =>
     db
       .insertInto('learning_events')
-      .columns(EVENT_COLUMNS)
+      .columns(columns)
       .expression(rows)
       .onConflict((oc) => oc.column('id').doNothing())
       .returning('id'),
@@ -94,10 +94,10 @@ const insertKeysStmt = new BulkStatement<EventConceptTable, Database>(
     ['outcome', 'double precision'],
     ['lead', 'smallint'],
   ],
-  (db, rows) =>
+  (db, rows, columns) =>
     db
       .insertInto('event_concepts')
-      .columns(KEY_COLUMNS)
+      .columns(columns)
       .expression(rows)
       .onConflict((oc) => oc.doNothing()),
 );
@@ -106,10 +106,10 @@ const insertLearnersStmt = new BulkStatement<ClassLearnerTable, Database>(
     ['class_id', T],
     ['user_id', T],
   ],
-  (db, rows) =>
+  (db, rows, columns) =>
     db
       .insertInto('class_learners')
-      .columns(['class_id', 'user_id'])
+      .columns(columns)
       .expression(rows)
       .onConflict((oc) => oc.doNothing()),
 );
@@ -150,10 +150,10 @@ const upsertMasteryStmt = new BulkStatement<ConceptMasteryTable, Database>(
     ['last_attempt_at', T],
     ['last_event_id', T],
   ],
-  (db, rows) =>
+  (db, rows, columns) =>
     db
       .insertInto('concept_mastery')
-      .columns(MASTERY_COLUMNS)
+      .columns(columns)
       .expression(rows)
       .onConflict((oc) =>
         oc.columns(['user_id', 'concept_id']).doUpdateSet((eb) => ({

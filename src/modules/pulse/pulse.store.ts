@@ -36,13 +36,13 @@ const RECORD_TYPES = [
   ['event_id', 'text'],
   ['received_at', 'text'],
 ] as const satisfies readonly (readonly [(typeof RECORD_COLUMNS)[number], PgColumnType])[];
-const insertPlain = new BulkStatement<StoredRecord, Database>(RECORD_TYPES, (db, rows) =>
-  db.insertInto('metric_records').columns(RECORD_COLUMNS).expression(rows).returning('id'),
+const insertPlain = new BulkStatement<StoredRecord, Database>(RECORD_TYPES, (db, rows, columns) =>
+  db.insertInto('metric_records').columns(columns).expression(rows).returning('id'),
 );
-const insertKeyed = new BulkStatement<StoredRecord, Database>(RECORD_TYPES, (db, rows) =>
+const insertKeyed = new BulkStatement<StoredRecord, Database>(RECORD_TYPES, (db, rows, columns) =>
   db
     .insertInto('metric_records')
-    .columns(RECORD_COLUMNS)
+    .columns(columns)
     .expression(rows)
     .onConflict((oc) => oc.column('event_id').where('event_id', 'is not', null).doNothing())
     .returning(['id', 'event_id']),
