@@ -25,58 +25,48 @@ export interface StoreContext {
   sqlite: SqliteHandle | undefined;
 }
 
+// Each table's columns with their PostgreSQL types, in the order the statements bind them.
+const T = 'text' as const;
 const EVENT_COLUMNS = [
-  'id',
-  'event_type',
-  'user_id',
-  'class_id',
-  'course_id',
-  'lesson_id',
-  'concept_ids',
-  'correct',
-  'score',
-  'duration_ms',
-  'occurred_at',
-  'received_at',
-  'context',
-  'fingerprint',
+  ['id', T],
+  ['event_type', T],
+  ['user_id', T],
+  ['class_id', T],
+  ['course_id', T],
+  ['lesson_id', T],
+  ['concept_ids', T],
+  ['correct', 'smallint'],
+  ['score', 'double precision'],
+  ['duration_ms', 'bigint'],
+  ['occurred_at', T],
+  ['received_at', T],
+  ['context', T],
+  ['fingerprint', T],
 ] as const;
 const KEY_COLUMNS = [
-  'user_id',
-  'concept_id',
-  'occurred_at',
-  'event_id',
-  'outcome',
-  'lead',
+  ['user_id', T],
+  ['concept_id', T],
+  ['occurred_at', T],
+  ['event_id', T],
+  ['outcome', 'double precision'],
+  ['lead', 'smallint'],
 ] as const;
 const MASTERY_COLUMNS = [
-  'user_id',
-  'concept_id',
-  'attempts',
-  'correct',
-  'p_known',
-  'last_attempt_at',
-  'last_event_id',
+  ['user_id', T],
+  ['concept_id', T],
+  ['attempts', 'integer'],
+  ['correct', 'double precision'],
+  ['p_known', 'double precision'],
+  ['last_attempt_at', T],
+  ['last_event_id', T],
+] as const;
+const PAIR_COLUMNS = [
+  ['user_id', T],
+  ['concept_id', T],
 ] as const;
 
-const T = 'text' as const;
 const insertEventsStmt = new BulkStatement<LearningEventTable, Database>(
-  [
-    ['id', T],
-    ['event_type', T],
-    ['user_id', T],
-    ['class_id', T],
-    ['course_id', T],
-    ['lesson_id', T],
-    ['concept_ids', T],
-    ['correct', 'smallint'],
-    ['score', 'double precision'],
-    ['duration_ms', 'bigint'],
-    ['occurred_at', T],
-    ['received_at', T],
-    ['context', T],
-    ['fingerprint', T],
-  ],
+  EVENT_COLUMNS,
   (db, rows, columns) =>
     db
       .insertInto('learning_events')
@@ -86,14 +76,7 @@ const insertEventsStmt = new BulkStatement<LearningEventTable, Database>(
       .returning('id'),
 );
 const insertKeysStmt = new BulkStatement<EventConceptTable, Database>(
-  [
-    ['user_id', T],
-    ['concept_id', T],
-    ['occurred_at', T],
-    ['event_id', T],
-    ['outcome', 'double precision'],
-    ['lead', 'smallint'],
-  ],
+  KEY_COLUMNS,
   (db, rows, columns) =>
     db
       .insertInto('event_concepts')
@@ -114,10 +97,7 @@ const insertLearnersStmt = new BulkStatement<ClassLearnerTable, Database>(
       .onConflict((oc) => oc.doNothing()),
 );
 const masteryOfStmt = new BulkStatement<{ user_id: string; concept_id: string }, Database>(
-  [
-    ['user_id', T],
-    ['concept_id', T],
-  ],
+  PAIR_COLUMNS,
   (db, rows) =>
     db
       .selectFrom('concept_mastery')
@@ -125,10 +105,7 @@ const masteryOfStmt = new BulkStatement<{ user_id: string; concept_id: string },
       .where(sql<boolean>`(user_id, concept_id) in (${rows})`),
 );
 const attemptsOfPairsStmt = new BulkStatement<{ user_id: string; concept_id: string }, Database>(
-  [
-    ['user_id', T],
-    ['concept_id', T],
-  ],
+  PAIR_COLUMNS,
   (db, rows) =>
     db
       .selectFrom('event_concepts')
@@ -141,15 +118,7 @@ const attemptsOfPairsStmt = new BulkStatement<{ user_id: string; concept_id: str
       .orderBy('event_id'),
 );
 const upsertMasteryStmt = new BulkStatement<ConceptMasteryTable, Database>(
-  [
-    ['user_id', T],
-    ['concept_id', T],
-    ['attempts', 'integer'],
-    ['correct', 'double precision'],
-    ['p_known', 'double precision'],
-    ['last_attempt_at', T],
-    ['last_event_id', T],
-  ],
+  MASTERY_COLUMNS,
   (db, rows, columns) =>
     db
       .insertInto('concept_mastery')
@@ -166,8 +135,8 @@ const upsertMasteryStmt = new BulkStatement<ConceptMasteryTable, Database>(
       ),
 );
 
-const list = (cols: readonly string[]) => cols.join(', ');
-const marks = (cols: readonly string[]) => cols.map(() => '?').join(', ');
+const list = (cols: readonly (readonly [string, string])[]) => cols.map(([c]) => c).join(', ');
+const marks = (cols: readonly unknown[]) => cols.map(() => '?').join(', ');
 const sqliteStatements = new WeakMap<SqliteHandle, ReturnType<typeof prepareSqlite>>();
 function prepareSqlite(s: SqliteHandle) {
   return {
