@@ -9,6 +9,7 @@ import {
   type SqliteDialectConfig,
   SqliteDriver,
 } from 'kysely';
+import { registerBitmapFunctions } from './bitmap.ts';
 
 export type SqliteHandle = SQLite.Database;
 export type Synchronous = 'FULL' | 'NORMAL';
@@ -38,6 +39,7 @@ export function openSqlite(
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('cache_size = -65536'); // 64 MiB of page cache: indexes of millions of rows stay hot
   sqlite.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
+  registerBitmapFunctions(sqlite);
   return sqlite;
 }
 
