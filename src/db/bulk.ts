@@ -8,7 +8,8 @@ import {
 } from 'kysely';
 
 /** PostgreSQL types of the columns a BulkStatement sends, one array parameter each. */
-export type PgColumnType = 'text' | 'smallint' | 'integer' | 'bigint' | 'double precision';
+export type PgColumnType =
+  'text' | 'smallint' | 'integer' | 'bigint' | 'double precision' | 'bit varying';
 
 /**
  * A PostgreSQL statement over any number of rows, sent as one array parameter per column:

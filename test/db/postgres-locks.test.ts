@@ -3,7 +3,10 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Db } from '../../src/db/database.ts';
 import * as learning from '../../src/modules/learning/learning.repository.ts';
+import { rosterNumbers } from '../../src/modules/pulse/pulse.roster.ts';
 import * as pulse from '../../src/modules/pulse/pulse.store.ts';
+import { packRecords } from '../../src/modules/pulse/pulse.write.ts';
+import type { ValidRecord } from '../../src/modules/pulse/pulse.validation.ts';
 import { createTestApp, post, record, TEST_DATABASE_URL, type TestApp } from '../helpers/app.ts';
 
 if (!TEST_DATABASE_URL) {
@@ -89,5 +92,62 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL: writers of other processes', ()
     expect((await intake).json().inserted).toBe(1);
     const m = (await t.app.inject('/api/v1/classes/lk/mastery')).json();
     expect(m).toMatchObject({ count: 2, students: 2 });
+  });
+
+  it('numbers a class’s new students once, whichever process stores them', async () => {
+    const day = '2026-02-03';
+    const numbering = await holding((trx) =>
+      rosterNumbers(trx, 'postgres', {}, ['race'], ['from-other']),
+    );
+    const intake = post(
+      t.app,
+      '/api/v1/metrics',
+      record({ class_id: 'race', student_id: 'from-here', ts: `${day}T10:00:00Z` }),
+    );
+    expect(await pendingAfter(intake, 400)).toBe(true);
+    numbering.release();
+    await numbering.done;
+    expect((await intake).json().inserted).toBe(1);
+    const roster = () =>
+      t.database.db
+        .selectFrom('class_roster')
+        .select(['student_id', 'ordinal'])
+        .where('class_id', '=', 'race')
+        .orderBy('ordinal')
+        .execute();
+    expect((await roster()).map((r) => [r.student_id, Number(r.ordinal)])).toEqual([
+      ['from-other', 0],
+      ['from-here', 1],
+    ]);
+
+    // both processes at once, each bringing new students
+    const rec = (student_id: string): ValidRecord => ({
+      class_id: 'race',
+      student_id,
+      stuck: 0,
+      got_it: 1,
+      pause: 0,
+      example: 1,
+      confidence: 7,
+      ts: `${day}T11:00:00.000Z`,
+      event_id: null,
+    });
+    for (let round = 0; round < 8; round++) {
+      const mine = Array.from({ length: 5 }, (_, i) => `here-${round}-${i}`);
+      const theirs = Array.from({ length: 5 }, (_, i) => `there-${round}-${i}`);
+      const [res] = await Promise.all([
+        post(
+          t.app,
+          '/api/v1/metrics',
+          mine.map((s) => rec(s)),
+        ),
+        other.writer.run('pulse.records', packRecords([theirs.map(rec)])),
+      ]);
+      expect(res.statusCode).toBe(200);
+    }
+    const numbers = (await roster()).map((r) => Number(r.ordinal));
+    expect(numbers).toEqual(Array.from({ length: 82 }, (_, i) => i));
+    const m = (await t.app.inject(`/api/v1/classes/race/mastery?from=${day}&to=${day}`)).json();
+    expect(m).toMatchObject({ count: 81, students: 81 });
   });
 });

@@ -8,6 +8,7 @@ import * as learnerDayIndex from './2026_11_22_160000_learner_day_index.ts';
 import * as metricRecordsDayIndex from './2026_12_01_090000_metric_records_day_index.ts';
 import * as pulseRollup from './2026_12_01_090100_pulse_rollup.ts';
 import * as learningKeys from './2026_12_01_100000_learning_keys.ts';
+import * as classDayStats from './2026_12_02_090000_class_day_stats.ts';
 
 /** Every migration, in order. Append only: never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_090000_metric_records_day_index': metricRecordsDayIndex,
   '2026_12_01_090100_pulse_rollup': pulseRollup,
   '2026_12_01_100000_learning_keys': learningKeys,
+  '2026_12_02_090000_class_day_stats': classDayStats,
 };

@@ -90,11 +90,15 @@ const studentSumsInDaysQuery = precompiled(
     return query.groupBy('student_id');
   },
 );
+// One row per day: the students are counted as the union of the days' student sets.
 const totalsInDaysQuery = precompiled(
   (q: Q, classId: string, dayFrom: string | null, dayTo: string | null) => {
     let query = q
-      .selectFrom('class_student_day_stats')
-      .select((eb) => [...summed(eb), eb.fn.count<number>('student_id').distinct().as('students')])
+      .selectFrom('class_day_stats')
+      .select((eb) => [
+        ...summed(eb),
+        sql<number>`coalesce(bitmap_count(bitmap_union(student_set)), 0)`.as('students'),
+      ])
       .where('class_id', '=', classId);
     if (dayFrom !== null) query = query.where('day', '>=', dayFrom);
     if (dayTo !== null) query = query.where('day', '<', dayTo);
@@ -156,12 +160,12 @@ export async function daySumsInDays(
   dayTo: string | null,
 ): Promise<DaySums[]> {
   let query = q
-    .selectFrom('class_student_day_stats')
-    .select((eb) => ['day', eb.fn.countAll<number>().as('students'), ...summed(eb)])
+    .selectFrom('class_day_stats')
+    .select(['day', sql<number>`bitmap_count(student_set)`.as('students'), ...SUM_FIELDS])
     .where('class_id', '=', classId);
   if (dayFrom !== null) query = query.where('day', '>=', dayFrom);
   if (dayTo !== null) query = query.where('day', '<', dayTo);
-  return query.groupBy('day').orderBy('day').execute();
+  return query.orderBy('day').execute();
 }
 
 /** Sums per student straight from the log, for a part of a day at a window's edge. */

@@ -4,15 +4,18 @@
  *
  * Projections (see pulse.table.ts): class_student_day_stats holds every record's sums by
  * (class, UTC day, student); class_students holds the same sums by (class, student) for the
- * days before pulse_rollup.rolled_before. So a record of today, the common case, updates one
- * projection row; a record of an earlier day updates both.
+ * days before pulse_rollup.rolled_before; class_day_stats holds them by (class, day) with the
+ * set of the day's students. So a record of today, the common case, updates two projection
+ * rows (its student's day and its class's day); a record of an earlier day updates three.
  */
 import { type Kysely, sql } from 'kysely';
+import { bitmapOf } from '../../db/bitmap.ts';
 import { BulkStatement, type PgColumnType } from '../../db/bulk.ts';
 import type { Dialect } from '../../db/dialect.ts';
 import type { Database } from '../../db/schema.ts';
 import type { SqliteHandle } from '../../db/sqlite.ts';
-import { RECORD_FIELDS, SUM_FIELDS } from './pulse.table.ts';
+import { rosterNumbers } from './pulse.roster.ts';
+import { type ClassDayStatsTable, RECORD_FIELDS, SUM_FIELDS } from './pulse.table.ts';
 import type { ValidRecord } from './pulse.validation.ts';
 import type { PackedRecords } from './pulse.write.ts';
 
@@ -48,6 +51,55 @@ const insertKeyed = new BulkStatement<StoredRecord, Database>(RECORD_TYPES, (db,
     .returning(['id', 'event_id']),
 );
 
+/** `column = <old and new combined>` for a sums column of table `t`, in an upsert. */
+function addExpr(c: (typeof SUM_FIELDS)[number], t: string): string {
+  if (c === 'first_ts') {
+    return `case when excluded.first_ts < ${t}.first_ts then excluded.first_ts else ${t}.first_ts end`;
+  }
+  if (c === 'last_ts') {
+    return `case when excluded.last_ts > ${t}.last_ts then excluded.last_ts else ${t}.last_ts end`;
+  }
+  return `${t}.${c} + excluded.${c}`;
+}
+
+function addSet(t: string) {
+  return sql.raw(SUM_FIELDS.map((c) => `${c} = ${addExpr(c, t)}`).join(', '));
+}
+
+// class_day_stats: a flush's sums per (class, day) with its set of students, added in.
+const CLASS_DAY_TYPES = [
+  ['class_id', 'text'],
+  ['day', 'text'],
+  ['n', 'integer'],
+  ['stuck', 'integer'],
+  ['got_it', 'integer'],
+  ['pause', 'integer'],
+  ['example', 'integer'],
+  ['confidence_sum', 'double precision'],
+  ['first_ts', 'text'],
+  ['last_ts', 'text'],
+  ['student_set', 'bit varying'],
+] as const satisfies readonly (readonly [keyof ClassDayStatsTable, PgColumnType])[];
+const CLASS_DAY_COLUMNS = CLASS_DAY_TYPES.map(([c]) => c);
+/** Each column of an existing class_day_stats row, combined with the flush's. */
+const CLASS_DAY_MERGE: [string, string][] = [
+  ...SUM_FIELDS.map((c): [string, string] => [c, addExpr(c, 'class_day_stats')]),
+  ['student_set', 'bitmap_or(class_day_stats.student_set, excluded.student_set)'],
+];
+const upsertClassDays = new BulkStatement<ClassDayStatsTable, Database>(
+  CLASS_DAY_TYPES,
+  (db, rows, columns) =>
+    db
+      .insertInto('class_day_stats')
+      .columns(columns)
+      .expression(rows)
+      .onConflict((oc) =>
+        oc
+          .columns(['class_id', 'day'])
+          .doUpdateSet(Object.fromEntries(CLASS_DAY_MERGE.map(([c, e]) => [c, sql.raw(e)]))),
+      ),
+);
+
 // SQLite: one prepared single-row statement per record, bound with spread arguments. In
 // process, SQLite stores a row faster this way than through multi-row statements, and with
 // no query building in between.
@@ -61,6 +113,12 @@ function prepareSqlite(sqlite: SqliteHandle) {
     keyed: sqlite.prepare(
       `insert into metric_records (${COLUMN_LIST}) values (${PLACEHOLDERS}) ` +
         'on conflict (event_id) where event_id is not null do nothing',
+    ),
+    classDay: sqlite.prepare(
+      `insert into class_day_stats (${CLASS_DAY_COLUMNS.join(', ')}) ` +
+        `values (${CLASS_DAY_COLUMNS.map(() => '?').join(', ')}) ` +
+        `on conflict (class_id, day) do update set ` +
+        CLASS_DAY_MERGE.map(([c, e]) => `${c} = ${e}`).join(', '),
     ),
   };
 }
@@ -102,18 +160,25 @@ export async function rollUpTo(db: Q, dialect: Dialect, day: string): Promise<vo
   });
 }
 
+/** What storeRecords did, for after its transaction. */
+export interface Stored {
+  /** per entry of `which`: 1 if it was stored, 0 if its event_id was stored already */
+  stored: Uint8Array;
+  /** Call once the transaction has committed (the writer then remembers roster numbers). */
+  committed(): void;
+}
+
 /**
  * Appends the records at `which` (indexes into `p`) to the log and adds the stored ones to the
- * projections, all inside the caller's transaction. Returns, per entry of `which`, 1 if it was
- * stored and 0 if its event_id was stored already.
+ * projections, all inside the caller's transaction.
  */
 export async function storeRecords(
   trx: Q,
-  ctx: { dialect: Dialect; sqlite: SqliteHandle | undefined },
+  ctx: { db: Q; dialect: Dialect; sqlite: SqliteHandle | undefined },
   p: PackedRecords,
   which: number[],
   receivedAt: string,
-): Promise<Uint8Array> {
+): Promise<Stored> {
   const rolled = await rolledBefore(trx, ctx.dialect, 'share');
   // Timestamps compare with a day as text: "2026-11-30T23:59…" < "2026-12-01".
   const anyRolled = which.some((i) => p.ts[i]! < rolled);
@@ -142,7 +207,11 @@ export async function storeRecords(
       stored[k] = res.changes > 0 ? 1 : 0;
     });
     await addToProjections(trx, ctx.dialect, { afterId: lastId }, anyRolled ? rolled : null);
-    return stored;
+    const { rows, committed } = await classDayRows(trx, ctx, p, which, stored);
+    for (const r of rows) {
+      st.classDay.run(...CLASS_DAY_COLUMNS.map((c) => r[c]));
+    }
+    return { stored, committed };
   }
 
   const plain: StoredRecord[] = [];
@@ -182,26 +251,82 @@ export async function storeRecords(
       stored[keyedAt.get(r.event_id)!] = 1;
     }
   }
-  if (ids.length > 0) {
-    await addToProjections(trx, ctx.dialect, { ids }, anyRolled ? rolled : null);
+  if (ids.length === 0) return { stored, committed: () => undefined };
+  await addToProjections(trx, ctx.dialect, { ids }, anyRolled ? rolled : null);
+  const { rows, committed } = await classDayRows(trx, ctx, p, which, stored);
+  await upsertClassDays.execute(trx, rows);
+  return { stored, committed };
+}
+
+/**
+ * The stored records' sums per (class, day), each with the set of its students (in (class,
+ * day) order on PostgreSQL); students new to their class get their roster numbers here.
+ */
+async function classDayRows(
+  trx: Q,
+  ctx: { db: Q; dialect: Dialect },
+  p: PackedRecords,
+  which: number[],
+  stored: Uint8Array,
+): Promise<{ rows: ClassDayStatsTable[]; committed: () => void }> {
+  const kept = which.filter((_, k) => stored[k] === 1);
+  const roster = await rosterNumbers(
+    trx,
+    ctx.dialect,
+    ctx.db,
+    kept.map((i) => p.class_id[i]!),
+    kept.map((i) => p.student_id[i]!),
+  );
+  const groupOf = new Map<string, number>();
+  const rows: ClassDayStatsTable[] = [];
+  const members: number[][] = [];
+  kept.forEach((i, k) => {
+    const classId = p.class_id[i]!;
+    const ts = p.ts[i]!;
+    const key = `${classId}\u0000${ts.slice(0, 10)}`;
+    let g = groupOf.get(key);
+    let r: ClassDayStatsTable;
+    if (g === undefined) {
+      groupOf.set(key, (g = rows.length));
+      r = {
+        class_id: classId,
+        day: ts.slice(0, 10),
+        n: 0,
+        stuck: 0,
+        got_it: 0,
+        pause: 0,
+        example: 0,
+        confidence_sum: 0,
+        first_ts: ts,
+        last_ts: ts,
+        student_set: '',
+      };
+      rows.push(r);
+      members.push([]);
+    } else r = rows[g]!;
+    const f = p.flags[i]!;
+    r.n++;
+    r.stuck += f & 1;
+    r.got_it += (f >> 1) & 1;
+    r.pause += (f >> 2) & 1;
+    r.example += (f >> 3) & 1;
+    r.confidence_sum += p.confidence[i]!;
+    if (ts < r.first_ts) r.first_ts = ts;
+    if (ts > r.last_ts) r.last_ts = ts;
+    members[g]!.push(roster.numbers[k]!);
+  });
+  rows.forEach((r, g) => (r.student_set = bitmapOf(ctx.dialect, members[g]!)));
+  // Concurrent PostgreSQL writers lock the rows they update in one order.
+  if (ctx.dialect === 'postgres') {
+    rows.sort((a, b) =>
+      a.class_id < b.class_id ? -1 : a.class_id > b.class_id ? 1 : a.day < b.day ? -1 : 1,
+    );
   }
-  return stored;
+  return { rows, committed: roster.committed };
 }
 
 /** The log rows to add to the projections: those past an id (SQLite), listed ones, or a class's. */
 type NewRecords = { afterId: number } | { ids: number[] } | { classId: string };
-
-function addSet(t: string) {
-  return sql.raw(
-    SUM_FIELDS.map((c) =>
-      c === 'first_ts'
-        ? `first_ts = case when excluded.first_ts < ${t}.first_ts then excluded.first_ts else ${t}.first_ts end`
-        : c === 'last_ts'
-          ? `last_ts = case when excluded.last_ts > ${t}.last_ts then excluded.last_ts else ${t}.last_ts end`
-          : `${c} = ${t}.${c} + excluded.${c}`,
-    ).join(', '),
-  );
-}
 
 /**
  * Adds log rows to the daily sums and, for the days before `rolled` (null: none of the rows
@@ -244,13 +369,14 @@ async function addToProjections(
 
 /** The next class after `after` (null: from the first) in the log or in a projection. */
 async function nextClass(q: Q, after: string | null): Promise<string | null> {
-  // Three index seeks (a class whose records are all gone still has projection rows to
+  // Four index seeks (a class whose records are all gone still has projection rows to
   // clear); the database picks the least, in its own collation, as it orders `>`.
   const past = after === null ? sql`true` : sql`class_id > ${after}`;
   const { rows } = await sql<{ next: string | null }>`select min(c) as next from (
       select min(class_id) as c from metric_records where ${past}
       union all select min(class_id) from class_student_day_stats where ${past}
-      union all select min(class_id) from class_students where ${past}) as firsts`.execute(q);
+      union all select min(class_id) from class_students where ${past}
+      union all select min(class_id) from class_day_stats where ${past}) as firsts`.execute(q);
   return rows[0]?.next ?? null;
 }
 
@@ -262,7 +388,28 @@ export async function rebuildClass(q: Q, dialect: Dialect, classId: string): Pro
   const rolled = await rolledBefore(q, dialect, 'alone');
   await q.deleteFrom('class_student_day_stats').where('class_id', '=', classId).execute();
   await q.deleteFrom('class_students').where('class_id', '=', classId).execute();
+  await q.deleteFrom('class_day_stats').where('class_id', '=', classId).execute();
   await addToProjections(q, dialect, { classId }, rolled);
+  // Students the roster lacks get the next numbers, in order of their first record (the
+  // numbers it has stay: they are never changed).
+  await sql`insert into class_roster (class_id, student_id, ordinal)
+    select class_id, student_id,
+      (select coalesce(max(ordinal), -1) from class_roster where class_id = ${classId})
+        + row_number() over (order by min(first_ts), student_id)
+    from class_student_day_stats d
+    where class_id = ${classId} and not exists (select 1 from class_roster r
+      where r.class_id = d.class_id and r.student_id = d.student_id)
+    group by class_id, student_id`.execute(q);
+  await sql`insert into class_day_stats
+      (class_id, day, n, stuck, got_it, pause, example, confidence_sum, first_ts, last_ts,
+       student_set)
+    select d.class_id, d.day, sum(d.n), sum(d.stuck), sum(d.got_it), sum(d.pause),
+      sum(d.example), sum(d.confidence_sum), min(d.first_ts), max(d.last_ts),
+      bitmap_union(bitmap_of(r.ordinal))
+    from class_student_day_stats d
+    join class_roster r on r.class_id = d.class_id and r.student_id = d.student_id
+    where d.class_id = ${classId}
+    group by d.class_id, d.day`.execute(q);
 }
 
 /**

@@ -68,6 +68,28 @@ export interface ClassStudentTable extends SignalSums {
   student_id: string;
 }
 
+/**
+ * One class's signals on one UTC day, over all its students: the sums of that day's rows of
+ * class_student_day_stats, and the set of those students (by roster ordinal) as a bitmap, so
+ * that a window of whole days counts its distinct students from one row per day.
+ */
+export interface ClassDayStatsTable extends SignalSums {
+  class_id: string;
+  day: string;
+  /** SQLite: a blob; PostgreSQL: bit varying (src/db/bitmap.ts) */
+  student_set: Buffer | string;
+}
+
+/**
+ * Every student a class has had, numbered from 0 in order of arrival: their bit in the
+ * student sets. A number, once given, is never given again nor changed.
+ */
+export interface ClassRosterTable {
+  class_id: string;
+  student_id: string;
+  ordinal: number;
+}
+
 /** The one row saying up to which day class_students holds the daily sums. */
 export interface PulseRollupTable {
   id: number;
@@ -79,6 +101,8 @@ export interface PulseTables {
   metric_records: MetricRecordTable;
   class_student_day_stats: ClassStudentDayStatsTable;
   class_students: ClassStudentTable;
+  class_day_stats: ClassDayStatsTable;
+  class_roster: ClassRosterTable;
   pulse_rollup: PulseRollupTable;
 }
 

@@ -85,9 +85,10 @@ export async function writeRecords(ctx: WriteContext, p: PackedRecords): Promise
   const now = new Date().toISOString();
   // Once a day (the first flush after midnight UTC) the days just ended are rolled up.
   await store.rollUpTo(ctx.db, ctx.dialect, now.slice(0, 10));
-  const stored = await ctx.db
+  const { stored, committed } = await ctx.db
     .transaction()
     .execute((trx) => store.storeRecords(trx, ctx, p, candidates, now));
+  committed();
   const perClass = new Map<string, number>();
   candidates.forEach((i, k) => {
     const r = results[jobOf[i]!]!;

@@ -152,6 +152,117 @@ describe(`GET /api/v1/classes/{class_id}/mastery (${DIALECT})`, () => {
   });
 });
 
+describe(`whole-day windows count each student once (${DIALECT})`, () => {
+  // 20 students over 5 days, each present on a pattern of days: sets span several bytes.
+  const DAYS = ['2026-02-01', '2026-02-02', '2026-02-03', '2026-02-04', '2026-02-05'];
+  const present = (k: number, d: number) => (k + d) % 3 === 0 || k === d * 4;
+  const recordsOf = (k: number) => 1 + (k % 2);
+  const expected = (a: number, b: number) => {
+    const students = new Set<number>();
+    let count = 0;
+    for (let d = a; d <= b; d++) {
+      for (let k = 0; k < 20; k++) {
+        if (!present(k, d)) continue;
+        students.add(k);
+        count += recordsOf(k);
+      }
+    }
+    return { count, students: students.size };
+  };
+  const window = async (a: number, b: number) =>
+    (await get(`/api/v1/classes/many/mastery?from=${DAYS[a]}&to=${DAYS[b]}`)).json();
+  const everyWindow = async () => {
+    const out: unknown[] = [];
+    for (let a = 0; a < DAYS.length; a++) {
+      for (let b = a; b < DAYS.length; b++) {
+        const m = await window(a, b);
+        out.push([a, b, m.count, m.students, m.averages.confidence]);
+      }
+    }
+    return out;
+  };
+
+  beforeAll(async () => {
+    const all: Record<string, unknown>[] = [];
+    for (let d = 0; d < DAYS.length; d++) {
+      for (let k = 0; k < 20; k++) {
+        if (!present(k, d)) continue;
+        for (let r = 0; r < recordsOf(k); r++) {
+          all.push(
+            record({
+              class_id: 'many',
+              student_id: `m${k}`,
+              ts: `${DAYS[d]}T${String(8 + r).padStart(2, '0')}:00:00Z`,
+              confidence: 1 + ((k + r) % 10),
+            }),
+          );
+        }
+      }
+    }
+    // newest day first, in three requests: students join the roster over several flushes
+    all.reverse();
+    const third = Math.ceil(all.length / 3);
+    for (let i = 0; i < all.length; i += third) {
+      const res = await post(t.app, '/api/v1/metrics', all.slice(i, i + third));
+      expect(res.statusCode).toBe(200);
+    }
+  });
+
+  it('answers every window of whole days with its distinct students', async () => {
+    for (let a = 0; a < DAYS.length; a++) {
+      for (let b = a; b < DAYS.length; b++) {
+        const m = await window(a, b);
+        expect({ count: m.count, students: m.students }, `${DAYS[a]}..${DAYS[b]}`).toEqual(
+          expected(a, b),
+        );
+        // the per-student breakdown (another path) agrees
+        const by = (
+          await get(`/api/v1/classes/many/mastery?from=${DAYS[a]}&to=${DAYS[b]}&by=student`)
+        ).json();
+        expect(by.by_student.length).toBe(m.students);
+      }
+    }
+    const series = (
+      await get(`/api/v1/classes/many/mastery?from=${DAYS[0]}&to=${DAYS[4]}&bucket=day`)
+    ).json().series;
+    expect(series.map((d: { day: string; students: number }) => [d.day, d.students])).toEqual(
+      DAYS.map((day, d) => [day, expected(d, d).students]),
+    );
+  });
+
+  it('adds a late record and a new student to the day they belong to', async () => {
+    await post(t.app, '/api/v1/metrics', [
+      record({ class_id: 'many', student_id: 'm1', ts: `${DAYS[0]}T20:00:00Z` }),
+      record({ class_id: 'many', student_id: 'newcomer', ts: `${DAYS[0]}T21:00:00Z` }),
+    ]);
+    const first = expected(0, 0);
+    const present1 = present(1, 0) ? 0 : 1;
+    expect(await window(0, 0)).toMatchObject({
+      count: first.count + 2,
+      students: first.students + 1 + present1,
+    });
+    const all = expected(0, 4);
+    expect((await window(0, 4)).students).toBe(all.students + 1);
+  });
+
+  it('is rebuilt from the log when the daily class rows are wrong', async () => {
+    const before = await everyWindow();
+    await t.database.db
+      .updateTable('class_day_stats')
+      .set({ n: 99 })
+      .where('class_id', '=', 'many')
+      .execute();
+    await t.database.db
+      .deleteFrom('class_day_stats')
+      .where('class_id', '=', 'many')
+      .where('day', '=', DAYS[2]!)
+      .execute();
+    expect(await everyWindow()).not.toEqual(before);
+    await t.app.services.pulse.recompute();
+    expect(await everyWindow()).toEqual(before);
+  });
+});
+
 describe(`GET /api/v1/classes (${DIALECT})`, () => {
   it('lists classes with record counts, students and last activity', async () => {
     const res = await get('/api/v1/classes');
