@@ -15,7 +15,13 @@ import type { Dialect } from '../../db/dialect.ts';
 import type { Database } from '../../db/schema.ts';
 import type { SqliteHandle } from '../../db/sqlite.ts';
 import { rosterNumbers } from './pulse.roster.ts';
-import { type ClassDayStatsTable, RECORD_FIELDS, SUM_FIELDS } from './pulse.table.ts';
+import {
+  type ClassDayStatsTable,
+  type ClassStudentDayStatsTable,
+  RECORD_FIELDS,
+  type SignalSums,
+  SUM_FIELDS,
+} from './pulse.table.ts';
 import type { ValidRecord } from './pulse.validation.ts';
 import type { PackedRecords } from './pulse.write.ts';
 
@@ -100,6 +106,8 @@ const upsertClassDays = new BulkStatement<ClassDayStatsTable, Database>(
       ),
 );
 
+const STUDENT_DAY_COLUMNS = ['class_id', 'day', 'student_id', ...SUM_FIELDS] as const;
+
 // SQLite: one prepared single-row statement per record, bound with spread arguments. In
 // process, SQLite stores a row faster this way than through multi-row statements, and with
 // no query building in between.
@@ -113,6 +121,12 @@ function prepareSqlite(sqlite: SqliteHandle) {
     keyed: sqlite.prepare(
       `insert into metric_records (${COLUMN_LIST}) values (${PLACEHOLDERS}) ` +
         'on conflict (event_id) where event_id is not null do nothing',
+    ),
+    studentDay: sqlite.prepare(
+      `insert into class_student_day_stats (${STUDENT_DAY_COLUMNS.join(', ')}) ` +
+        `values (${STUDENT_DAY_COLUMNS.map(() => '?').join(', ')}) ` +
+        `on conflict (class_id, day, student_id) do update set ` +
+        SUM_FIELDS.map((c) => `${c} = ${addExpr(c, 'class_student_day_stats')}`).join(', '),
     ),
     classDay: sqlite.prepare(
       `insert into class_day_stats (${CLASS_DAY_COLUMNS.join(', ')}) ` +
@@ -206,9 +220,12 @@ export async function storeRecords(
       );
       stored[k] = res.changes > 0 ? 1 : 0;
     });
-    await addToProjections(trx, ctx.dialect, { afterId: lastId }, anyRolled ? rolled : null);
-    const { rows, committed } = await classDayRows(trx, ctx, p, which, stored);
-    for (const r of rows) {
+    if (anyRolled) await addToRolledStudents(trx, ctx.dialect, { afterId: lastId }, rolled);
+    const { classDays, studentDays, committed } = await dailyRows(trx, ctx, p, which, stored);
+    for (const r of studentDays) {
+      st.studentDay.run(...STUDENT_DAY_COLUMNS.map((c) => r[c]));
+    }
+    for (const r of classDays) {
       st.classDay.run(...CLASS_DAY_COLUMNS.map((c) => r[c]));
     }
     return { stored, committed };
@@ -252,23 +269,57 @@ export async function storeRecords(
     }
   }
   if (ids.length === 0) return { stored, committed: () => undefined };
-  await addToProjections(trx, ctx.dialect, { ids }, anyRolled ? rolled : null);
-  const { rows, committed } = await classDayRows(trx, ctx, p, which, stored);
-  await upsertClassDays.execute(trx, rows);
+  await addToStudentDays(trx, ctx.dialect, { ids });
+  if (anyRolled) await addToRolledStudents(trx, ctx.dialect, { ids }, rolled);
+  const { classDays, committed } = await dailyRows(trx, ctx, p, which, stored);
+  await upsertClassDays.execute(trx, classDays);
   return { stored, committed };
+}
+
+/** A fresh row of sums holding nothing yet but the first timestamp. */
+function emptySums(ts: string): SignalSums {
+  return {
+    n: 0,
+    stuck: 0,
+    got_it: 0,
+    pause: 0,
+    example: 0,
+    confidence_sum: 0,
+    first_ts: ts,
+    last_ts: ts,
+  };
+}
+
+/** Adds record i of `p` to the sums `r`. */
+function addRecord(r: SignalSums, p: PackedRecords, i: number): void {
+  const f = p.flags[i]!;
+  const ts = p.ts[i]!;
+  r.n++;
+  r.stuck += f & 1;
+  r.got_it += (f >> 1) & 1;
+  r.pause += (f >> 2) & 1;
+  r.example += (f >> 3) & 1;
+  r.confidence_sum += p.confidence[i]!;
+  if (ts < r.first_ts) r.first_ts = ts;
+  if (ts > r.last_ts) r.last_ts = ts;
 }
 
 /**
  * The stored records' sums per (class, day), each with the set of its students (in (class,
- * day) order on PostgreSQL); students new to their class get their roster numbers here.
+ * day) order on PostgreSQL), and on SQLite per (class, day, student); students new to their
+ * class get their roster numbers here.
  */
-async function classDayRows(
+async function dailyRows(
   trx: Q,
   ctx: { db: Q; dialect: Dialect },
   p: PackedRecords,
   which: number[],
   stored: Uint8Array,
-): Promise<{ rows: ClassDayStatsTable[]; committed: () => void }> {
+): Promise<{
+  classDays: ClassDayStatsTable[];
+  studentDays: ClassStudentDayStatsTable[];
+  committed: () => void;
+}> {
   const kept = which.filter((_, k) => stored[k] === 1);
   const roster = await rosterNumbers(
     trx,
@@ -277,68 +328,58 @@ async function classDayRows(
     kept.map((i) => p.class_id[i]!),
     kept.map((i) => p.student_id[i]!),
   );
-  const groupOf = new Map<string, number>();
-  const rows: ClassDayStatsTable[] = [];
+  // PostgreSQL sums the students' days in SQL, from the rows just stored.
+  const withStudents = ctx.dialect === 'sqlite';
+  // Nested maps rather than joined keys: a joined key is a new string to hash per record.
+  const classDayOf = new Map<string, Map<string, number>>();
+  const classDays: ClassDayStatsTable[] = [];
   const members: number[][] = [];
-  kept.forEach((i, k) => {
+  const studentsOf: Map<string, ClassStudentDayStatsTable>[] = [];
+  const studentDays: ClassStudentDayStatsTable[] = [];
+  for (let k = 0; k < kept.length; k++) {
+    const i = kept[k]!;
     const classId = p.class_id[i]!;
     const ts = p.ts[i]!;
-    const key = `${classId}\u0000${ts.slice(0, 10)}`;
-    let g = groupOf.get(key);
-    let r: ClassDayStatsTable;
+    const day = ts.slice(0, 10);
+    let days = classDayOf.get(classId);
+    if (!days) classDayOf.set(classId, (days = new Map()));
+    let g = days.get(day);
     if (g === undefined) {
-      groupOf.set(key, (g = rows.length));
-      r = {
-        class_id: classId,
-        day: ts.slice(0, 10),
-        n: 0,
-        stuck: 0,
-        got_it: 0,
-        pause: 0,
-        example: 0,
-        confidence_sum: 0,
-        first_ts: ts,
-        last_ts: ts,
-        student_set: '',
-      };
-      rows.push(r);
+      days.set(day, (g = classDays.length));
+      classDays.push({ class_id: classId, day, ...emptySums(ts), student_set: '' });
       members.push([]);
-    } else r = rows[g]!;
-    const f = p.flags[i]!;
-    r.n++;
-    r.stuck += f & 1;
-    r.got_it += (f >> 1) & 1;
-    r.pause += (f >> 2) & 1;
-    r.example += (f >> 3) & 1;
-    r.confidence_sum += p.confidence[i]!;
-    if (ts < r.first_ts) r.first_ts = ts;
-    if (ts > r.last_ts) r.last_ts = ts;
+      studentsOf.push(new Map());
+    }
+    addRecord(classDays[g]!, p, i);
     members[g]!.push(roster.numbers[k]!);
-  });
-  rows.forEach((r, g) => (r.student_set = bitmapOf(ctx.dialect, members[g]!)));
+    if (!withStudents) continue;
+    const studentId = p.student_id[i]!;
+    const students = studentsOf[g]!;
+    let r = students.get(studentId);
+    if (!r) {
+      students.set(
+        studentId,
+        (r = { class_id: classId, day, student_id: studentId, ...emptySums(ts) }),
+      );
+      studentDays.push(r);
+    }
+    addRecord(r, p, i);
+  }
+  classDays.forEach((r, g) => (r.student_set = bitmapOf(ctx.dialect, members[g]!)));
   // Concurrent PostgreSQL writers lock the rows they update in one order.
   if (ctx.dialect === 'postgres') {
-    rows.sort((a, b) =>
+    classDays.sort((a, b) =>
       a.class_id < b.class_id ? -1 : a.class_id > b.class_id ? 1 : a.day < b.day ? -1 : 1,
     );
   }
-  return { rows, committed: roster.committed };
+  return { classDays, studentDays, committed: roster.committed };
 }
 
 /** The log rows to add to the projections: those past an id (SQLite), listed ones, or a class's. */
 type NewRecords = { afterId: number } | { ids: number[] } | { classId: string };
 
-/**
- * Adds log rows to the daily sums and, for the days before `rolled` (null: none of the rows
- * is), to class_students. The sums are taken in SQL: one statement per projection for a whole
- * flush, whatever its number of records.
- */
-async function addToProjections(
-  q: Q,
-  dialect: Dialect,
-  source: NewRecords,
-  rolled: string | null,
-): Promise<void> {
+/** The FROM and WHERE that read the log rows of `source`. */
+function fromWhere(dialect: Dialect, source: NewRecords) {
   // SQLite must read new rows by rowid range: offered the class index, which matches the
   // grouping, it would walk the whole index instead.
   const from =
@@ -351,18 +392,34 @@ async function addToProjections(
       : 'afterId' in source
         ? sql`id > ${source.afterId}`
         : sql`id = any(${source.ids}::bigint[])`;
-  const sums = sql`count(*), sum(stuck), sum(got_it), sum(pause), sum(example), sum(confidence), min(ts), max(ts)`;
+  return { from, where };
+}
+
+const SUMS = sql`count(*), sum(stuck), sum(got_it), sum(pause), sum(example), sum(confidence), min(ts), max(ts)`;
+
+/** Adds log rows to the daily sums per student, summed in SQL in one statement. */
+async function addToStudentDays(q: Q, dialect: Dialect, source: NewRecords): Promise<void> {
+  const { from, where } = fromWhere(dialect, source);
   await sql`insert into class_student_day_stats
       (class_id, day, student_id, n, stuck, got_it, pause, example, confidence_sum, first_ts, last_ts)
-    select class_id, ${DAY_OF_TS}, student_id, ${sums} from ${from} where ${where}
+    select class_id, ${DAY_OF_TS}, student_id, ${SUMS} from ${from} where ${where}
     group by class_id, ${DAY_OF_TS}, student_id
     on conflict (class_id, day, student_id) do update set ${addSet('class_student_day_stats')}`.execute(
     q,
   );
-  if (rolled === null) return;
+}
+
+/** Adds the log rows of days before `rolled` to class_students, in one statement. */
+async function addToRolledStudents(
+  q: Q,
+  dialect: Dialect,
+  source: NewRecords,
+  rolled: string,
+): Promise<void> {
+  const { from, where } = fromWhere(dialect, source);
   await sql`insert into class_students
       (class_id, student_id, n, stuck, got_it, pause, example, confidence_sum, first_ts, last_ts)
-    select class_id, student_id, ${sums} from ${from} where ${where} and ${DAY_OF_TS} < ${rolled}
+    select class_id, student_id, ${SUMS} from ${from} where ${where} and ${DAY_OF_TS} < ${rolled}
     group by class_id, student_id
     on conflict (class_id, student_id) do update set ${addSet('class_students')}`.execute(q);
 }
@@ -389,7 +446,8 @@ export async function rebuildClass(q: Q, dialect: Dialect, classId: string): Pro
   await q.deleteFrom('class_student_day_stats').where('class_id', '=', classId).execute();
   await q.deleteFrom('class_students').where('class_id', '=', classId).execute();
   await q.deleteFrom('class_day_stats').where('class_id', '=', classId).execute();
-  await addToProjections(q, dialect, { classId }, rolled);
+  await addToStudentDays(q, dialect, { classId });
+  await addToRolledStudents(q, dialect, { classId }, rolled);
   // Students the roster lacks get the next numbers, in order of their first record (the
   // numbers it has stay: they are never changed).
   await sql`insert into class_roster (class_id, student_id, ordinal)
