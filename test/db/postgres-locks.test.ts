@@ -150,4 +150,35 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL: writers of other processes', ()
     const m = (await t.app.inject(`/api/v1/classes/race/mastery?from=${day}&to=${day}`)).json();
     expect(m).toMatchObject({ count: 81, students: 81 });
   });
+  it('stores the same retried records from two processes at once, in opposite orders, once', async () => {
+    const day = '2026-02-04';
+    const rec = (n: number, round: number): ValidRecord => ({
+      class_id: `retry-${n % 4}`,
+      student_id: `s${Math.floor(n / 4) % 10}`,
+      stuck: n % 2 === 0 ? 0 : 1,
+      got_it: 1,
+      pause: 0,
+      example: 0,
+      confidence: 5,
+      ts: `${day}T12:00:${String(n % 60).padStart(2, '0')}.000Z`,
+      event_id: `00000000-0000-4000-8000-${String(round * 1000 + n).padStart(12, '0')}`,
+    });
+    const perRound = 200;
+    for (let round = 0; round < 6; round++) {
+      const records = Array.from({ length: perRound }, (_, n) => rec(n, round));
+      const [res, theirs] = await Promise.all([
+        post(t.app, '/api/v1/metrics', records),
+        other.writer.run('pulse.records', packRecords([[...records].reverse()])),
+      ]);
+      expect(res.statusCode).toBe(200);
+      const mine = res.json() as { inserted: number; duplicates: number };
+      const [their] = theirs.results;
+      expect(mine.inserted + their!.inserted).toBe(perRound);
+      expect(mine.duplicates + their!.duplicates).toBe(perRound);
+    }
+    for (let c = 0; c < 4; c++) {
+      const m = (await t.app.inject(`/api/v1/classes/retry-${c}/mastery`)).json();
+      expect(m).toMatchObject({ count: (6 * perRound) / 4, students: 10 });
+    }
+  });
 });

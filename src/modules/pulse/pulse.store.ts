@@ -262,6 +262,9 @@ export async function storeRecords(
     for (const r of rows) ids.push(Number(r.id));
   }
   if (keyed.length > 0) {
+    // In event_id order, so that two servers storing the same retried records wait for each
+    // other's index entries in one order rather than deadlock.
+    keyed.sort((a, b) => (a.event_id! < b.event_id! ? -1 : a.event_id! > b.event_id! ? 1 : 0));
     const { rows } = await insertKeyed.execute<{ id: number; event_id: string }>(trx, keyed);
     for (const r of rows) {
       ids.push(Number(r.id));
@@ -397,13 +400,17 @@ function fromWhere(dialect: Dialect, source: NewRecords) {
 
 const SUMS = sql`count(*), sum(stuck), sum(got_it), sum(pause), sum(example), sum(confidence), min(ts), max(ts)`;
 
-/** Adds log rows to the daily sums per student, summed in SQL in one statement. */
+/**
+ * Adds log rows to the daily sums per student, summed in SQL in one statement. Its rows are
+ * upserted in key order, as every statement here that updates many rows: PostgreSQL writers
+ * of several servers then lock the rows they share in one order and cannot deadlock.
+ */
 async function addToStudentDays(q: Q, dialect: Dialect, source: NewRecords): Promise<void> {
   const { from, where } = fromWhere(dialect, source);
   await sql`insert into class_student_day_stats
       (class_id, day, student_id, n, stuck, got_it, pause, example, confidence_sum, first_ts, last_ts)
     select class_id, ${DAY_OF_TS}, student_id, ${SUMS} from ${from} where ${where}
-    group by class_id, ${DAY_OF_TS}, student_id
+    group by class_id, ${DAY_OF_TS}, student_id order by 1, 2, 3
     on conflict (class_id, day, student_id) do update set ${addSet('class_student_day_stats')}`.execute(
     q,
   );
@@ -420,7 +427,7 @@ async function addToRolledStudents(
   await sql`insert into class_students
       (class_id, student_id, n, stuck, got_it, pause, example, confidence_sum, first_ts, last_ts)
     select class_id, student_id, ${SUMS} from ${from} where ${where} and ${DAY_OF_TS} < ${rolled}
-    group by class_id, student_id
+    group by class_id, student_id order by 1, 2
     on conflict (class_id, student_id) do update set ${addSet('class_students')}`.execute(q);
 }
 
