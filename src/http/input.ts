@@ -2,6 +2,8 @@
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const ID_MAX_CHARS = 128;
+/** In a /u pattern a surrogate pair is one code point, so only an unpaired half matches. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 function codePoints(s: string): number {
   let n = 0;
@@ -21,6 +23,10 @@ export function externalId(value: unknown): string | string[] {
     return [value === undefined || value === null ? 'is required' : 'must be a string or a number'];
   }
   if (value.trim() === '') return ['must not be empty'];
+  // A lone UTF-16 surrogate ("\ud800" in JSON) has no UTF-8 form: the database would store a
+  // replacement character, and the id read back would no longer match the one sent.
+  if (LONE_SURROGATE.test(value))
+    return ['must be valid Unicode text (it holds an unpaired surrogate)'];
   if (value.length > ID_MAX_CHARS && codePoints(value) > ID_MAX_CHARS) {
     return [`must be at most ${ID_MAX_CHARS} characters`];
   }

@@ -255,6 +255,16 @@ describe(`POST /api/v1/events (${DIALECT})`, () => {
         [{ field: 'user_id', message: 'must be at most 128 characters' }],
       ],
       [
+        'user_id with an unpaired surrogate',
+        quiz({ user_id: 'learner\udbff' }),
+        [
+          {
+            field: 'user_id',
+            message: 'must be valid Unicode text (it holds an unpaired surrogate)',
+          },
+        ],
+      ],
+      [
         'user_id an object',
         quiz({ user_id: { id: 1 } }),
         [{ field: 'user_id', message: 'must be a string or a number' }],

@@ -114,6 +114,35 @@ describe(`POST /api/v1/metrics (${DIALECT})`, () => {
     ]);
   });
 
+  it('rejects ids holding an unpaired surrogate, which no database could give back as sent', async () => {
+    const lone = 'Ana\ud800';
+    // the JSON text escapes the half pair, as a client's serializer would
+    const body = JSON.stringify([
+      record({ class_id: 'surrogates', student_id: lone }),
+      record({ class_id: `x\udc00`, student_id: 'ok' }),
+      record({ class_id: 'surrogates', student_id: 'Ana😀' }),
+    ]);
+    expect(body).toContain('\\ud800');
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/metrics',
+      headers: { 'content-type': 'application/json' },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(200);
+    const message = 'must be valid Unicode text (it holds an unpaired surrogate)';
+    expect(res.json()).toEqual({
+      inserted: 1,
+      duplicates: 0,
+      rejected: [
+        { index: 0, errors: [{ field: 'student_id', message }] },
+        { index: 1, errors: [{ field: 'class_id', message }] },
+      ],
+    });
+    const m = (await t.app.inject('/api/v1/classes/surrogates/mastery?by=student')).json();
+    expect(m.by_student.map((s: { student_id: string }) => s.student_id)).toEqual(['Ana😀']);
+  });
+
   it('answers 422 with the details when every record is invalid, and stores nothing', async () => {
     const res = await post(t.app, '/api/v1/metrics', [record({ class_id: 'bad', confidence: 0 })]);
     expect(res.statusCode).toBe(422);
