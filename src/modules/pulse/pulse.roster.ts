@@ -97,10 +97,9 @@ export async function rosterNumbers(
     m.add(students[k]!);
   }
   const learned: Ordinals = new Map();
-  // In class order, so that writers on PostgreSQL take the class locks in one order.
-  const order = [...missing.keys()].sort();
-  for (const classId of order) {
-    learned.set(classId, await numberClass(q, dialect, classId, [...missing.get(classId)!]));
+  if (missing.size > 0 && dialect === 'postgres') await lockClasses(q, [...missing.keys()]);
+  for (const [classId, students] of missing) {
+    learned.set(classId, await numberClass(q, classId, [...students]));
   }
   if (learned.size > 0) {
     for (let k = 0; k < classes.length; k++) {
@@ -110,19 +109,24 @@ export async function rosterNumbers(
   return { numbers, committed: () => memory.remember(used, learned) };
 }
 
-/** The numbers of some students of a class, from the roster or given now. */
-async function numberClass(
-  q: Q,
-  dialect: Dialect,
-  classId: string,
-  unknown: string[],
-): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  if (dialect === 'postgres') {
-    // Another server may be numbering this class's new students at the same moment.
-    await sql`select pg_advisory_xact_lock(${ROSTER_LOCK},
-      hashtext(current_schema() || ':' || ${classId}))`.execute(q);
+/**
+ * PostgreSQL: another server may be numbering the same classes' new students at the same
+ * moment. Each class has a transaction lock, keyed by a hash of its id; they are taken in the
+ * order of those keys, each once, so that two writers whose classes share a key (a hash
+ * collision) still take their locks in one order and cannot deadlock.
+ */
+async function lockClasses(q: Q, classes: string[]): Promise<void> {
+  const { rows } = await sql<{ k: number }>`select distinct
+      hashtext(current_schema() || ':' || c) as k from unnest(${classes}::text[]) as c
+    order by k`.execute(q);
+  for (const { k } of rows) {
+    await sql`select pg_advisory_xact_lock(${ROSTER_LOCK}, ${k}::integer)`.execute(q);
   }
+}
+
+/** The numbers of some students of a class, from the roster or given now (under its lock). */
+async function numberClass(q: Q, classId: string, unknown: string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
   for (let i = 0; i < unknown.length; i += CHUNK) {
     const rows = await q
       .selectFrom('class_roster')
