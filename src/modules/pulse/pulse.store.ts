@@ -68,8 +68,13 @@ function addExpr(c: (typeof SUM_FIELDS)[number], t: string): string {
   return `${t}.${c} + excluded.${c}`;
 }
 
+/** The SET list of an upsert into sums table `t` that adds the new sums to the old. */
+function addSetText(t: string): string {
+  return SUM_FIELDS.map((c) => `${c} = ${addExpr(c, t)}`).join(', ');
+}
+
 function addSet(t: string) {
-  return sql.raw(SUM_FIELDS.map((c) => `${c} = ${addExpr(c, t)}`).join(', '));
+  return sql.raw(addSetText(t));
 }
 
 // class_day_stats: a flush's sums per (class, day) with its set of students, added in.
@@ -126,7 +131,7 @@ function prepareSqlite(sqlite: SqliteHandle) {
       `insert into class_student_day_stats (${STUDENT_DAY_COLUMNS.join(', ')}) ` +
         `values (${STUDENT_DAY_COLUMNS.map(() => '?').join(', ')}) ` +
         `on conflict (class_id, day, student_id) do update set ` +
-        SUM_FIELDS.map((c) => `${c} = ${addExpr(c, 'class_student_day_stats')}`).join(', '),
+        addSetText('class_student_day_stats'),
     ),
     classDay: sqlite.prepare(
       `insert into class_day_stats (${CLASS_DAY_COLUMNS.join(', ')}) ` +
