@@ -1,7 +1,8 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import { precompiled } from '../../db/precompiled.ts';
 import type { Database } from '../../db/schema.ts';
-import { DAY_OF_TS } from './pulse.store.ts';
+import type { Dialect } from '../../db/dialect.ts';
+import { classRecords } from './pulse.store.ts';
 import { type MetricRecord, type SignalSums, SUM_FIELDS } from './pulse.table.ts';
 
 type Q = Kysely<Database>;
@@ -171,12 +172,13 @@ export async function daySumsInDays(
 /** Sums per student straight from the log, for a part of a day at a window's edge. */
 export async function studentSumsInRange(
   q: Q,
+  dialect: Dialect,
   classId: string,
   fromTs: string,
   toTs: string,
 ): Promise<StudentSums[]> {
   return q
-    .selectFrom('metric_records')
+    .selectFrom(classRecords(q, dialect, classId, fromTs.slice(0, 10)))
     .select((eb) => [
       'student_id',
       eb.fn.countAll<number>().as('n'),
@@ -188,8 +190,6 @@ export async function studentSumsInRange(
       eb.fn.min<string>('ts').as('first_ts'),
       eb.fn.max<string>('ts').as('last_ts'),
     ])
-    .where('class_id', '=', classId)
-    .where(DAY_OF_TS, '=', fromTs.slice(0, 10))
     .where('ts', '>=', fromTs)
     .where('ts', '<', toTs)
     .groupBy('student_id')
@@ -234,11 +234,11 @@ export async function daysOf(
 
 /**
  * One page of a class's records of one UTC day in (ts, id) order, strictly after `after`.
- * The class index orders the log by (class, day) and then by arrival, so the database finds
- * the day at once and sorts only its rows.
+ * The database finds the day's rows at once (see classRecords) and sorts only them.
  */
 export async function recordsOfDay(
   q: Q,
+  dialect: Dialect,
   classId: string,
   day: string,
   fromTs: string | null,
@@ -246,11 +246,7 @@ export async function recordsOfDay(
   after: { ts: string; id: number } | null,
   limit: number,
 ): Promise<MetricRecord[]> {
-  let query = q
-    .selectFrom('metric_records')
-    .selectAll()
-    .where('class_id', '=', classId)
-    .where(DAY_OF_TS, '=', day);
+  let query = q.selectFrom(classRecords(q, dialect, classId, day)).selectAll();
   if (fromTs !== null) query = query.where('ts', '>=', fromTs);
   if (toTs !== null) query = query.where('ts', '<', toTs);
   if (after !== null) {

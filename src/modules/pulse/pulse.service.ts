@@ -103,7 +103,8 @@ export class PulseService {
     const plan = planWindow(w);
     if (!plan.noWholeDays)
       add(await repo.studentSumsInDays(this.db, classId, plan.dayFrom, plan.dayTo));
-    for (const e of plan.edges) add(await repo.studentSumsInRange(this.db, classId, e.from, e.to));
+    for (const e of plan.edges)
+      add(await repo.studentSumsInRange(this.db, this.dialect, classId, e.from, e.to));
     return out;
   }
 
@@ -121,7 +122,7 @@ export class PulseService {
       }
     }
     for (const e of plan.edges) {
-      const rows = await repo.studentSumsInRange(this.db, classId, e.from, e.to);
+      const rows = await repo.studentSumsInRange(this.db, this.dialect, classId, e.from, e.to);
       if (rows.length === 0) continue;
       let sums: SignalSums | undefined;
       for (const { student_id: _, ...s } of rows) sums = merge(sums, s);
@@ -248,14 +249,23 @@ export class PulseService {
   async export(classId: string, q: WindowQuery, format: 'csv' | 'ndjson'): Promise<Readable> {
     const w = windowOf(q);
     await this.requireClass(classId);
-    const db = this.db;
+    const { db, dialect } = this;
     // Day by day (the days with records, from the daily sums), each in pages.
     async function* rows() {
       const toDay = w.to === null ? null : w.to.slice(0, 10);
       for (const day of await repo.daysOf(db, classId, w.from?.slice(0, 10) ?? null, toDay)) {
         let after: { ts: string; id: number } | null = null;
         for (;;) {
-          const page = await repo.recordsOfDay(db, classId, day, w.from, w.to, after, EXPORT_PAGE);
+          const page = await repo.recordsOfDay(
+            db,
+            dialect,
+            classId,
+            day,
+            w.from,
+            w.to,
+            after,
+            EXPORT_PAGE,
+          );
           for (const r of page) yield r;
           if (page.length < EXPORT_PAGE) break;
           const last = page[page.length - 1]!;

@@ -18,6 +18,7 @@ import { rosterNumbers } from './pulse.roster.ts';
 import {
   type ClassDayStatsTable,
   type ClassStudentDayStatsTable,
+  type MetricRecordRunTable,
   RECORD_FIELDS,
   type SignalSums,
   SUM_FIELDS,
@@ -29,7 +30,7 @@ type Q = Kysely<Database>;
 type StoredRecord = ValidRecord & { received_at: string };
 
 const RECORD_COLUMNS = [...RECORD_FIELDS, 'received_at'] as const;
-/** The UTC day of a stored timestamp, as SQL; the log's class index is on this expression. */
+/** The UTC day of a stored timestamp, as SQL (PostgreSQL's class index of the log is on it). */
 export const DAY_OF_TS = sql<string>`substr(ts, 1, 10)`;
 
 // PostgreSQL: every row of a flush in one statement, one array per column.
@@ -122,6 +123,9 @@ const sqliteStatements = new WeakMap<SqliteHandle, ReturnType<typeof prepareSqli
 function prepareSqlite(sqlite: SqliteHandle) {
   return {
     lastId: sqlite.prepare('select max(id) from metric_records').pluck(),
+    run: sqlite.prepare(
+      'insert into metric_record_runs (class_id, day, first_id, last_id) values (?, ?, ?, ?)',
+    ),
     plain: sqlite.prepare(`insert into metric_records (${COLUMN_LIST}) values (${PLACEHOLDERS})`),
     keyed: sqlite.prepare(
       `insert into metric_records (${COLUMN_LIST}) values (${PLACEHOLDERS}) ` +
@@ -208,9 +212,14 @@ export async function storeRecords(
     const { plain, keyed } = st;
     // The transaction holds the write lock, so every row past this id is one of ours.
     const lastId = (st.lastId.get() as number | null) ?? 0;
-    which.forEach((i, k) => {
+    // Stored grouped by (class, day), a group's records take consecutive ids: one run each.
+    const runs: MetricRecordRunTable[] = [];
+    let run: MetricRecordRunTable | undefined;
+    for (const k of byClassDay(p, which)) {
+      const i = which[k]!;
       const f = p.flags[i]!;
       const eventId = p.event_id[i]!;
+      const ts = p.ts[i]!;
       const res = (eventId === null ? plain : keyed).run(
         p.class_id[i]!,
         p.student_id[i]!,
@@ -219,12 +228,23 @@ export async function storeRecords(
         (f >> 2) & 1,
         (f >> 3) & 1,
         p.confidence[i]!,
-        p.ts[i]!,
+        ts,
         eventId,
         receivedAt,
       );
-      stored[k] = res.changes > 0 ? 1 : 0;
-    });
+      if (res.changes === 0) continue;
+      stored[k] = 1;
+      const id = Number(res.lastInsertRowid);
+      const classId = p.class_id[i]!;
+      const day = ts.slice(0, 10);
+      // A run extends only over the very next id, whatever the grouping did.
+      if (run && run.last_id === id - 1 && run.class_id === classId && run.day === day) {
+        run.last_id = id;
+      } else {
+        runs.push((run = { class_id: classId, day, first_id: id, last_id: id }));
+      }
+    }
+    for (const r of runs) st.run.run(r.class_id, r.day, r.first_id, r.last_id);
     if (anyRolled) await addToRolledStudents(trx, ctx.dialect, { afterId: lastId }, rolled);
     const { classDays, studentDays, committed } = await dailyRows(trx, ctx, p, which, stored);
     for (const r of studentDays) {
@@ -282,6 +302,36 @@ export async function storeRecords(
   const { classDays, committed } = await dailyRows(trx, ctx, p, which, stored);
   await upsertClassDays.execute(trx, classDays);
   return { stored, committed };
+}
+
+/**
+ * The positions in `which` ordered by the (class, day) of their records, each group in its
+ * original order and the groups in order of first appearance (a counting sort).
+ */
+function byClassDay(p: PackedRecords, which: number[]): Int32Array {
+  const n = which.length;
+  const groupOf = new Int32Array(n);
+  const sizes: number[] = [];
+  const groups = new Map<string, Map<string, number>>();
+  for (let k = 0; k < n; k++) {
+    const i = which[k]!;
+    const classId = p.class_id[i]!;
+    const day = p.ts[i]!.slice(0, 10);
+    let days = groups.get(classId);
+    if (!days) groups.set(classId, (days = new Map()));
+    let g = days.get(day);
+    if (g === undefined) {
+      days.set(day, (g = sizes.length));
+      sizes.push(0);
+    }
+    groupOf[k] = g;
+    sizes[g]!++;
+  }
+  const next = new Int32Array(sizes.length);
+  for (let g = 1; g < sizes.length; g++) next[g] = next[g - 1]! + sizes[g - 1]!;
+  const order = new Int32Array(n);
+  for (let k = 0; k < n; k++) order[next[groupOf[k]!]!++] = k;
+  return order;
 }
 
 /** A fresh row of sums holding nothing yet but the first timestamp. */
@@ -387,20 +437,35 @@ async function dailyRows(
 type NewRecords = { afterId: number } | { ids: number[] } | { classId: string };
 
 /** The FROM and WHERE that read the log rows of `source`. */
-function fromWhere(dialect: Dialect, source: NewRecords) {
-  // SQLite must read new rows by rowid range: offered the class index, which matches the
-  // grouping, it would walk the whole index instead.
-  const from =
-    dialect === 'sqlite' && !('classId' in source)
-      ? sql`metric_records not indexed`
-      : sql`metric_records`;
+function fromWhere(q: Q, dialect: Dialect, source: NewRecords) {
+  if ('classId' in source)
+    return { from: classRecords(q, dialect, source.classId), where: sql`true` };
   const where =
-    'classId' in source
-      ? sql`class_id = ${source.classId}`
-      : 'afterId' in source
-        ? sql`id > ${source.afterId}`
-        : sql`id = any(${source.ids}::bigint[])`;
-  return { from, where };
+    'afterId' in source ? sql`id > ${source.afterId}` : sql`id = any(${source.ids}::bigint[])`;
+  return { from: sql`metric_records`, where };
+}
+
+/**
+ * The log's rows of a class, or of one UTC day of it, as a table named metric_records to select
+ * from. SQLite finds them through their runs, each a range of the rowid; PostgreSQL through
+ * its (class, day) index.
+ */
+export function classRecords(q: Q, dialect: Dialect, classId: string, day?: string) {
+  if (dialect === 'sqlite') {
+    // CROSS JOIN: SQLite keeps the runs as the outer loop.
+    let rows = q
+      .selectFrom('metric_record_runs as r')
+      .crossJoin('metric_records as m')
+      .selectAll('m')
+      .where('r.class_id', '=', classId)
+      .whereRef('m.id', '>=', 'r.first_id')
+      .whereRef('m.id', '<=', 'r.last_id');
+    if (day !== undefined) rows = rows.where('r.day', '=', day);
+    return rows.as('metric_records');
+  }
+  let rows = q.selectFrom('metric_records').selectAll().where('class_id', '=', classId);
+  if (day !== undefined) rows = rows.where(DAY_OF_TS, '=', day);
+  return rows.as('metric_records');
 }
 
 const SUMS = sql`count(*), sum(stuck), sum(got_it), sum(pause), sum(example), sum(confidence), min(ts), max(ts)`;
@@ -411,7 +476,7 @@ const SUMS = sql`count(*), sum(stuck), sum(got_it), sum(pause), sum(example), su
  * of several servers then lock the rows they share in one order and cannot deadlock.
  */
 async function addToStudentDays(q: Q, dialect: Dialect, source: NewRecords): Promise<void> {
-  const { from, where } = fromWhere(dialect, source);
+  const { from, where } = fromWhere(q, dialect, source);
   await sql`insert into class_student_day_stats
       (class_id, day, student_id, n, stuck, got_it, pause, example, confidence_sum, first_ts, last_ts)
     select class_id, ${DAY_OF_TS}, student_id, ${SUMS} from ${from} where ${where}
@@ -428,7 +493,7 @@ async function addToRolledStudents(
   source: NewRecords,
   rolled: string,
 ): Promise<void> {
-  const { from, where } = fromWhere(dialect, source);
+  const { from, where } = fromWhere(q, dialect, source);
   await sql`insert into class_students
       (class_id, student_id, n, stuck, got_it, pause, example, confidence_sum, first_ts, last_ts)
     select class_id, student_id, ${SUMS} from ${from} where ${where} and ${DAY_OF_TS} < ${rolled}
@@ -437,12 +502,14 @@ async function addToRolledStudents(
 }
 
 /** The next class after `after` (null: from the first) in the log or in a projection. */
-async function nextClass(q: Q, after: string | null): Promise<string | null> {
+async function nextClass(q: Q, dialect: Dialect, after: string | null): Promise<string | null> {
   // Four index seeks (a class whose records are all gone still has projection rows to
-  // clear); the database picks the least, in its own collation, as it orders `>`.
+  // clear); the database picks the least, in its own collation, as it orders `>`. SQLite
+  // finds the log's classes in its runs.
   const past = after === null ? sql`true` : sql`class_id > ${after}`;
+  const log = dialect === 'sqlite' ? sql`metric_record_runs` : sql`metric_records`;
   const { rows } = await sql<{ next: string | null }>`select min(c) as next from (
-      select min(class_id) as c from metric_records where ${past}
+      select min(class_id) as c from ${log} where ${past}
       union all select min(class_id) from class_student_day_stats where ${past}
       union all select min(class_id) from class_students where ${past}
       union all select min(class_id) from class_day_stats where ${past}) as firsts`.execute(q);
@@ -488,7 +555,11 @@ export async function rebuildClass(q: Q, dialect: Dialect, classId: string): Pro
  */
 export async function rebuildProjections(db: Q, dialect: Dialect): Promise<number> {
   let classes = 0;
-  for (let c = await nextClass(db, null); c !== null; c = await nextClass(db, c)) {
+  for (
+    let c = await nextClass(db, dialect, null);
+    c !== null;
+    c = await nextClass(db, dialect, c)
+  ) {
     const classId = c;
     await db.transaction().execute((trx) => rebuildClass(trx, dialect, classId));
     classes++;

@@ -90,6 +90,18 @@ export interface ClassRosterTable {
   ordinal: number;
 }
 
+/**
+ * SQLite only: where the log holds a class's records of a UTC day. The writer stores each
+ * flush grouped by (class, day), so a group takes the consecutive ids [first_id, last_id];
+ * every record is in exactly one run. (PostgreSQL indexes the log by class and day instead.)
+ */
+export interface MetricRecordRunTable {
+  class_id: string;
+  day: string;
+  first_id: number;
+  last_id: number;
+}
+
 /** The one row saying up to which day class_students holds the daily sums. */
 export interface PulseRollupTable {
   id: number;
@@ -99,6 +111,7 @@ export interface PulseRollupTable {
 
 export interface PulseTables {
   metric_records: MetricRecordTable;
+  metric_record_runs: MetricRecordRunTable;
   class_student_day_stats: ClassStudentDayStatsTable;
   class_students: ClassStudentTable;
   class_day_stats: ClassDayStatsTable;
