@@ -17,8 +17,11 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function up(db: Kysely<any>): Promise<void> {
   if (db.getExecutor().adapter instanceof PostgresAdapter) return;
+  // Each step can run again: SQLite migrations run outside a transaction, so a process that
+  // died halfway through leaves a state the next start must be able to pass.
   await db.schema
     .createTable('metric_record_runs')
+    .ifNotExists()
     .addColumn('class_id', 'text', (c) => c.notNull())
     .addColumn('day', 'text', (c) => c.notNull())
     .addColumn('first_id', 'integer', (c) => c.notNull())
@@ -26,6 +29,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('metric_record_runs_pk', ['class_id', 'day', 'first_id'])
     .modifyEnd(sql`without rowid`)
     .execute();
+  await db.deleteFrom('metric_record_runs').execute();
   // Within a (class, day), id minus the record's rank is constant along a stretch of
   // consecutive ids and grows at every gap.
   await sql`insert into metric_record_runs (class_id, day, first_id, last_id)
@@ -34,7 +38,7 @@ export async function up(db: Kysely<any>): Promise<void> {
         id - row_number() over (partition by class_id, substr(ts, 1, 10) order by id) as stretch
       from metric_records)
     group by class_id, day, stretch`.execute(db);
-  await db.schema.dropIndex('metric_records_class_day').execute();
+  await db.schema.dropIndex('metric_records_class_day').ifExists().execute();
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -42,8 +46,9 @@ export async function down(db: Kysely<any>): Promise<void> {
   if (db.getExecutor().adapter instanceof PostgresAdapter) return;
   await db.schema
     .createIndex('metric_records_class_day')
+    .ifNotExists()
     .on('metric_records')
     .expression(sql`class_id, substr(ts, 1, 10)`)
     .execute();
-  await db.schema.dropTable('metric_record_runs').execute();
+  await db.schema.dropTable('metric_record_runs').ifExists().execute();
 }

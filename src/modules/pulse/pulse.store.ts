@@ -549,11 +549,45 @@ export async function rebuildClass(q: Q, dialect: Dialect, classId: string): Pro
     group by d.class_id, d.day`.execute(q);
 }
 
+/** Log ids per transaction when the runs are derived again. */
+const RUN_CHUNK = 100_000;
+
+/**
+ * SQLite: derives the log's runs again from the records themselves, a range of ids per
+ * transaction, in id order: within a (class, day), a stretch of consecutive ids is a run, cut
+ * at the range's edge. A range replaces the runs that start in it; those that started before
+ * were derived by the ranges before, so none reaches into it. Records that some other program
+ * stored without their runs (an older server on the same file, a hand-made insert) are found
+ * again after this. Records stored meanwhile lie past the last range and come with their runs.
+ */
+export async function rederiveRuns(db: Q, chunk = RUN_CHUNK): Promise<void> {
+  const ids = await db
+    .selectFrom('metric_records')
+    .select((eb) => [eb.fn.min('id').as('first'), eb.fn.max('id').as('last')])
+    .executeTakeFirst();
+  if (ids?.first === null || ids?.first === undefined) return;
+  const last = Number(ids.last);
+  for (let from = Number(ids.first); from <= last; from += chunk) {
+    const to = Math.min(from + chunk, last + 1);
+    await db.transaction().execute(async (trx) => {
+      await sql`delete from metric_record_runs
+        where first_id >= ${from} and first_id < ${to}`.execute(trx);
+      await sql`insert into metric_record_runs (class_id, day, first_id, last_id)
+        select class_id, day, min(id), max(id) from (
+          select id, class_id, ${DAY_OF_TS} as day,
+            id - row_number() over (partition by class_id, ${DAY_OF_TS} order by id) as stretch
+          from metric_records where id >= ${from} and id < ${to})
+        group by class_id, day, stretch`.execute(trx);
+    });
+  }
+}
+
 /**
  * Rebuilds every pulse projection from the log, one class per transaction, so that intake
  * waits for one class's rebuild at a time rather than for the whole log. Returns the classes.
  */
 export async function rebuildProjections(db: Q, dialect: Dialect): Promise<number> {
+  if (dialect === 'sqlite') await rederiveRuns(db);
   let classes = 0;
   for (
     let c = await nextClass(db, dialect, null);

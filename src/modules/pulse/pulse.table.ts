@@ -94,6 +94,9 @@ export interface ClassRosterTable {
  * SQLite only: where the log holds a class's records of a UTC day. The writer stores each
  * flush grouped by (class, day), so a group takes the consecutive ids [first_id, last_id];
  * every record is in exactly one run. (PostgreSQL indexes the log by class and day instead.)
+ * This holds because records are never deleted, so an id is never given twice; a program
+ * that stores records without their runs leaves them unfound until `learntwin recompute`,
+ * which derives the runs again (rederiveRuns in pulse.store.ts).
  */
 export interface MetricRecordRunTable {
   class_id: string;

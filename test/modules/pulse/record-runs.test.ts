@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../../src/db/migrations/index.ts';
-import { rebuildProjections } from '../../../src/modules/pulse/pulse.store.ts';
+import { rebuildProjections, rederiveRuns } from '../../../src/modules/pulse/pulse.store.ts';
 import { createTestApp, DIALECT, post, record, type TestApp } from '../../helpers/app.ts';
 
 let t: TestApp;
@@ -54,6 +54,21 @@ async function exportOf(classId: string, query = ''): Promise<Record<string, unk
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** SQLite: every record lies in exactly one run, and that run names its class and day. */
+async function expectExactRuns() {
+  const r = (
+    await sql<{ pairs: number; ids: number; matching: number; n: number }>`select
+      count(*) as pairs, count(distinct m.id) as ids,
+      sum(m.class_id = r.class_id and substr(m.ts, 1, 10) = r.day) as matching,
+      (select count(*) from metric_records) as n
+    from metric_record_runs r join metric_records m on m.id between r.first_id and r.last_id`.execute(
+      t.database.db,
+    )
+  ).rows[0]!;
+  expect(r).toEqual({ pairs: r.n, ids: r.n, matching: r.n, n: r.n });
+  expect(r.n).toBeGreaterThan(0);
+}
+
 async function answers() {
   const out: unknown[] = [];
   for (const c of CLASSES) {
@@ -80,6 +95,15 @@ describe(`records of a class read back (${DIALECT})`, () => {
       expect(res.json()).toMatchObject({ inserted: rows.length - retries, duplicates: retries });
       sent.push(...rows.slice(0, 30), ...rows.slice(30 + retries));
     }
+    // records stored by an earlier request, sent again amid new records of their classes
+    const stored = sent.filter((r) => r.event_id !== undefined).slice(0, 6);
+    const { rows: fresh, retries } = mixed(4);
+    const third = [...fresh.slice(0, 20), ...stored, ...fresh.slice(20)];
+    expect((await post(t.app, '/api/v1/metrics', third)).json()).toMatchObject({
+      inserted: fresh.length - retries,
+      duplicates: stored.length + retries,
+    });
+    sent.push(...fresh.slice(0, 30), ...fresh.slice(30 + retries));
     for (const c of CLASSES) {
       const got = await exportOf(c);
       const want = sent.filter((r) => r.class_id === c);
@@ -120,6 +144,8 @@ describe(`records of a class read back (${DIALECT})`, () => {
         .execute();
       // 3 classes × 2 days, each group's records at consecutive ids
       expect(runs).toHaveLength(6);
+      expect(runs.reduce((n, r) => n + r.last_id - r.first_id + 1, 0)).toBe(rows.length - retries);
+      await expectExactRuns();
       for (const r of runs) {
         const ids = await db
           .selectFrom('metric_records')
@@ -176,12 +202,7 @@ describe(`records of a class read back (${DIALECT})`, () => {
     expect(await answers()).toEqual(before);
     if (DIALECT === 'sqlite') {
       // the derived runs cover every record exactly once; the alternating ones one run each
-      const { n, covered } = (
-        await sql<{ n: number; covered: number }>`select
-          (select count(*) from metric_records) as n,
-          (select sum(last_id - first_id + 1) from metric_record_runs) as covered`.execute(db)
-      ).rows[0]!;
-      expect(covered).toBe(n);
+      await expectExactRuns();
       const oldRuns = await db
         .selectFrom('metric_record_runs')
         .select('first_id')
@@ -197,4 +218,50 @@ describe(`records of a class read back (${DIALECT})`, () => {
     }
     expect(await answers()).toEqual(before);
   });
+
+  it('finds records that another program stored without runs once recompute has run', async () => {
+    const db = t.database.db;
+    const before = await answers();
+    // as an older server sharing the file would store them: log rows only
+    const outside = [0, 1, 2].map((k) => ({
+      class_id: 'r1',
+      student_id: `outside${k}`,
+      stuck: 1,
+      got_it: 0,
+      pause: 0,
+      example: 0,
+      confidence: 3,
+      ts: `${DAYS[1]}T10:4${k}:30.000Z`,
+      event_id: null,
+      received_at: `${DAYS[1]}T12:00:00.000Z`,
+    }));
+    await db.insertInto('metric_records').values(outside).execute();
+    // the next records of the class come through the server, at higher ids
+    const after = record({ class_id: 'r1', student_id: 'next', ts: `${DAYS[1]}T10:48:00Z` });
+    expect((await post(t.app, '/api/v1/metrics', [after])).json().inserted).toBe(1);
+    await rebuildProjections(db, DIALECT);
+    if (DIALECT === 'sqlite') await expectExactRuns();
+    const got = (await exportOf('r1')).map((r) => r.student_id);
+    for (const s of ['outside0', 'outside1', 'outside2', 'next']) expect(got).toContain(s);
+    expect(await answers()).not.toEqual(before);
+    const res = await t.app.inject(
+      `/api/v1/classes/r1/mastery?from=${DAYS[1]}T10:40:00Z&to=${DAYS[1]}T10:50:00Z&by=student`,
+    );
+    const students = (res.json().by_student as { student_id: string }[]).map((x) => x.student_id);
+    for (const s of ['outside0', 'outside1', 'outside2', 'next']) expect(students).toContain(s);
+  });
+
+  it.skipIf(DIALECT !== 'sqlite')(
+    'SQLite: runs derived again in small id ranges still cover each record once',
+    async () => {
+      const before = await answers();
+      // ranges of 7 ids cut many runs at their edges
+      await rederiveRuns(t.database.db, 7);
+      await expectExactRuns();
+      expect(await answers()).toEqual(before);
+      await rederiveRuns(t.database.db);
+      await expectExactRuns();
+      expect(await answers()).toEqual(before);
+    },
+  );
 });
