@@ -181,4 +181,36 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgreSQL: writers of other processes', ()
       expect(m).toMatchObject({ count: (6 * perRound) / 4, students: 10 });
     }
   });
+
+  it('stores different records of the same students from two processes in opposite orders', async () => {
+    const day = '2026-02-05';
+    // Both flushes touch the same (class, day, student) rows, first met in opposite orders.
+    const rec = (n: number, second: number): ValidRecord => ({
+      class_id: `shared-${n % 40}`,
+      student_id: `s${Math.floor(n / 40) % 25}`,
+      stuck: 0,
+      got_it: 1,
+      pause: n % 3 === 0 ? 1 : 0,
+      example: 0,
+      confidence: 6,
+      ts: `${day}T13:${String(n % 60).padStart(2, '0')}:${String(second).padStart(2, '0')}.000Z`,
+      event_id: null,
+    });
+    const perRound = 2000;
+    const rounds = 6;
+    for (let round = 0; round < rounds; round++) {
+      const mine = Array.from({ length: perRound }, (_, n) => rec(n, 2 * round));
+      const theirs = Array.from({ length: perRound }, (_, n) => rec(n, 2 * round + 1)).reverse();
+      const [res, other_] = await Promise.all([
+        post(t.app, '/api/v1/metrics', mine),
+        other.writer.run('pulse.records', packRecords([theirs])),
+      ]);
+      expect(res.statusCode).toBe(200);
+      expect(res.json().inserted + other_.results[0]!.inserted).toBe(2 * perRound);
+    }
+    for (let c = 0; c < 40; c++) {
+      const m = (await t.app.inject(`/api/v1/classes/shared-${c}/mastery?by=student`)).json();
+      expect(m).toMatchObject({ count: (2 * rounds * perRound) / 40, students: 25 });
+    }
+  });
 });

@@ -112,7 +112,38 @@ const upsertClassDays = new BulkStatement<ClassDayStatsTable, Database>(
       ),
 );
 
-const STUDENT_DAY_COLUMNS = ['class_id', 'day', 'student_id', ...SUM_FIELDS] as const;
+// class_student_day_stats: a flush's sums per (class, day, student), added in.
+const STUDENT_DAY_TYPES = [
+  ['class_id', 'text'],
+  ['day', 'text'],
+  ['student_id', 'text'],
+  ['n', 'integer'],
+  ['stuck', 'integer'],
+  ['got_it', 'integer'],
+  ['pause', 'integer'],
+  ['example', 'integer'],
+  ['confidence_sum', 'double precision'],
+  ['first_ts', 'text'],
+  ['last_ts', 'text'],
+] as const satisfies readonly (readonly [keyof ClassStudentDayStatsTable, PgColumnType])[];
+const STUDENT_DAY_COLUMNS = STUDENT_DAY_TYPES.map(([c]) => c);
+const upsertStudentDays = new BulkStatement<ClassStudentDayStatsTable, Database>(
+  STUDENT_DAY_TYPES,
+  (db, rows, columns) =>
+    db
+      .insertInto('class_student_day_stats')
+      .columns(columns)
+      .expression(rows)
+      .onConflict((oc) =>
+        oc
+          .columns(['class_id', 'day', 'student_id'])
+          .doUpdateSet(
+            Object.fromEntries(
+              SUM_FIELDS.map((c) => [c, sql.raw(addExpr(c, 'class_student_day_stats'))]),
+            ),
+          ),
+      ),
+);
 
 // SQLite: one prepared single-row statement per record, bound with spread arguments. In
 // process, SQLite stores a row faster this way than through multi-row statements, and with
@@ -297,9 +328,9 @@ export async function storeRecords(
     }
   }
   if (ids.length === 0) return { stored, committed: () => undefined };
-  await addToStudentDays(trx, ctx.dialect, { ids });
   if (anyRolled) await addToRolledStudents(trx, ctx.dialect, { ids }, rolled);
-  const { classDays, committed } = await dailyRows(trx, ctx, p, which, stored);
+  const { classDays, studentDays, committed } = await dailyRows(trx, ctx, p, which, stored);
+  await upsertStudentDays.execute(trx, studentDays);
   await upsertClassDays.execute(trx, classDays);
   return { stored, committed };
 }
@@ -363,9 +394,9 @@ function addRecord(r: SignalSums, p: PackedRecords, i: number): void {
 }
 
 /**
- * The stored records' sums per (class, day), each with the set of its students (in (class,
- * day) order on PostgreSQL), and on SQLite per (class, day, student); students new to their
- * class get their roster numbers here.
+ * The stored records' sums per (class, day), each with the set of its students, and per
+ * (class, day, student), both in key order on PostgreSQL; students new to their class get
+ * their roster numbers here.
  */
 async function dailyRows(
   trx: Q,
@@ -386,8 +417,6 @@ async function dailyRows(
     kept.map((i) => p.class_id[i]!),
     kept.map((i) => p.student_id[i]!),
   );
-  // PostgreSQL sums the students' days in SQL, from the rows just stored.
-  const withStudents = ctx.dialect === 'sqlite';
   // Nested maps rather than joined keys: a joined key is a new string to hash per record.
   const classDayOf = new Map<string, Map<string, number>>();
   const classDays: ClassDayStatsTable[] = [];
@@ -410,7 +439,6 @@ async function dailyRows(
     }
     addRecord(classDays[g]!, p, i);
     members[g]!.push(roster.numbers[k]!);
-    if (!withStudents) continue;
     const studentId = p.student_id[i]!;
     const students = studentsOf[g]!;
     let r = students.get(studentId);
@@ -428,6 +456,21 @@ async function dailyRows(
   if (ctx.dialect === 'postgres') {
     classDays.sort((a, b) =>
       a.class_id < b.class_id ? -1 : a.class_id > b.class_id ? 1 : a.day < b.day ? -1 : 1,
+    );
+    studentDays.sort((a, b) =>
+      a.class_id !== b.class_id
+        ? a.class_id < b.class_id
+          ? -1
+          : 1
+        : a.day !== b.day
+          ? a.day < b.day
+            ? -1
+            : 1
+          : a.student_id < b.student_id
+            ? -1
+            : a.student_id > b.student_id
+              ? 1
+              : 0,
     );
   }
   return { classDays, studentDays, committed: roster.committed };
