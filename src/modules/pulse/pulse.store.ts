@@ -78,10 +78,8 @@ function addSet(t: string) {
   return sql.raw(addSetText(t));
 }
 
-// class_day_stats: a flush's sums per (class, day) with its set of students, added in.
-const CLASS_DAY_TYPES = [
-  ['class_id', 'text'],
-  ['day', 'text'],
+// The sums columns with their PostgreSQL types, in SUM_FIELDS order.
+const SUM_TYPES = [
   ['n', 'integer'],
   ['stuck', 'integer'],
   ['got_it', 'integer'],
@@ -90,6 +88,13 @@ const CLASS_DAY_TYPES = [
   ['confidence_sum', 'double precision'],
   ['first_ts', 'text'],
   ['last_ts', 'text'],
+] as const satisfies readonly (readonly [keyof SignalSums, PgColumnType])[];
+
+// class_day_stats: a flush's sums per (class, day) with its set of students, added in.
+const CLASS_DAY_TYPES = [
+  ['class_id', 'text'],
+  ['day', 'text'],
+  ...SUM_TYPES,
   ['student_set', 'bit varying'],
 ] as const satisfies readonly (readonly [keyof ClassDayStatsTable, PgColumnType])[];
 const CLASS_DAY_COLUMNS = CLASS_DAY_TYPES.map(([c]) => c);
@@ -117,14 +122,7 @@ const STUDENT_DAY_TYPES = [
   ['class_id', 'text'],
   ['day', 'text'],
   ['student_id', 'text'],
-  ['n', 'integer'],
-  ['stuck', 'integer'],
-  ['got_it', 'integer'],
-  ['pause', 'integer'],
-  ['example', 'integer'],
-  ['confidence_sum', 'double precision'],
-  ['first_ts', 'text'],
-  ['last_ts', 'text'],
+  ...SUM_TYPES,
 ] as const satisfies readonly (readonly [keyof ClassStudentDayStatsTable, PgColumnType])[];
 const STUDENT_DAY_COLUMNS = STUDENT_DAY_TYPES.map(([c]) => c);
 const upsertStudentDays = new BulkStatement<ClassStudentDayStatsTable, Database>(
@@ -320,7 +318,7 @@ export async function storeRecords(
   if (keyed.length > 0) {
     // In event_id order, so that two servers storing the same retried records wait for each
     // other's index entries in one order rather than deadlock.
-    keyed.sort((a, b) => (a.event_id! < b.event_id! ? -1 : a.event_id! > b.event_id! ? 1 : 0));
+    keyed.sort((a, b) => byText(a.event_id!, b.event_id!));
     const { rows } = await insertKeyed.execute<{ id: number; event_id: string }>(trx, keyed);
     for (const r of rows) {
       ids.push(Number(r.id));
@@ -334,6 +332,9 @@ export async function storeRecords(
   await upsertClassDays.execute(trx, classDays);
   return { stored, committed };
 }
+
+/** Orders two texts as JavaScript compares them (every writer of this code sorts alike). */
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * The positions in `which` ordered by the (class, day) of their records, each group in its
@@ -454,23 +455,12 @@ async function dailyRows(
   classDays.forEach((r, g) => (r.student_set = bitmapOf(ctx.dialect, members[g]!)));
   // Concurrent PostgreSQL writers lock the rows they update in one order.
   if (ctx.dialect === 'postgres') {
-    classDays.sort((a, b) =>
-      a.class_id < b.class_id ? -1 : a.class_id > b.class_id ? 1 : a.day < b.day ? -1 : 1,
-    );
-    studentDays.sort((a, b) =>
-      a.class_id !== b.class_id
-        ? a.class_id < b.class_id
-          ? -1
-          : 1
-        : a.day !== b.day
-          ? a.day < b.day
-            ? -1
-            : 1
-          : a.student_id < b.student_id
-            ? -1
-            : a.student_id > b.student_id
-              ? 1
-              : 0,
+    classDays.sort((a, b) => byText(a.class_id, b.class_id) || byText(a.day, b.day));
+    studentDays.sort(
+      (a, b) =>
+        byText(a.class_id, b.class_id) ||
+        byText(a.day, b.day) ||
+        byText(a.student_id, b.student_id),
     );
   }
   return { classDays, studentDays, committed: roster.committed };
