@@ -3,11 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { type Kysely, Migrator, sql } from 'kysely';
 import pg from 'pg';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDatabase, type Db } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
+import { migrations } from '../../src/db/migrations/index.ts';
 
 /** PostgreSQL for the suite when TEST_DATABASE_URL is set; SQLite otherwise. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
@@ -103,6 +105,19 @@ function withDefaultKey(app: FastifyInstance, key: string): void {
     for (const k of Object.keys(headers)) if (headers[k] === undefined) delete headers[k];
     return inject({ ...opts, headers });
   };
+}
+
+/** A migrator of the test database's own schema (on PostgreSQL, the schema it runs in). */
+export async function testMigrator<DB>(db: Kysely<DB>): Promise<Migrator> {
+  const schema =
+    DIALECT === 'postgres'
+      ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s
+      : undefined;
+  return new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
 }
 
 export function record(overrides: Record<string, unknown> = {}): Record<string, unknown> {

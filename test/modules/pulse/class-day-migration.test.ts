@@ -2,10 +2,15 @@
  * The migration that brings class_day_stats fills it from the daily student sums of a
  * database that already holds records: whole-day windows answer as they did.
  */
-import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrations } from '../../../src/db/migrations/index.ts';
-import { createTestApp, DIALECT, post, record, type TestApp } from '../../helpers/app.ts';
+import {
+  createTestApp,
+  DIALECT,
+  post,
+  record,
+  type TestApp,
+  testMigrator,
+} from '../../helpers/app.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -49,15 +54,7 @@ describe(`migration ${MIGRATION} (${DIALECT})`, () => {
     const before = await answers();
 
     const db = t.database.db;
-    const schema =
-      DIALECT === 'postgres'
-        ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s
-        : undefined;
-    const migrator = new Migrator({
-      db,
-      provider: { getMigrations: async () => migrations },
-      ...(schema ? { migrationTableSchema: schema } : {}),
-    });
+    const migrator = await testMigrator(db);
     const down = await migrator.migrateTo('2026_12_01_100000_learning_keys');
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction])).toEqual([

@@ -6,11 +6,17 @@
  * already stored.
  */
 import { randomUUID } from 'node:crypto';
-import { Migrator, sql } from 'kysely';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrations } from '../../../src/db/migrations/index.ts';
 import { rebuildProjections, rederiveRuns } from '../../../src/modules/pulse/pulse.store.ts';
-import { createTestApp, DIALECT, post, record, type TestApp } from '../../helpers/app.ts';
+import {
+  createTestApp,
+  DIALECT,
+  post,
+  record,
+  type TestApp,
+  testMigrator,
+} from '../../helpers/app.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -169,15 +175,7 @@ describe(`records of a class read back (${DIALECT})`, () => {
   it('answers the same after the migration to runs is taken down and up again', async () => {
     const before = await answers();
     const db = t.database.db;
-    const schema =
-      DIALECT === 'postgres'
-        ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s
-        : undefined;
-    const migrator = new Migrator({
-      db,
-      provider: { getMigrations: async () => migrations },
-      ...(schema ? { migrationTableSchema: schema } : {}),
-    });
+    const migrator = await testMigrator(db);
     const down = await migrator.migrateDown();
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => r.migrationName)).toEqual([
