@@ -30,6 +30,11 @@ export interface LoadStats {
   timeouts: number;
   durationS: number;
   statusCodes: Record<string, number>;
+  /**
+   * CPU time per request during the run, in microseconds: the server's (all threads), its
+   * request thread's, and the load generator's (this process). Null where /proc is missing.
+   */
+  cpuPerRequestUs?: { server: number; requestThread: number; loadGenerator: number } | null;
 }
 
 export async function runLoad(opts: LoadOptions): Promise<LoadStats> {

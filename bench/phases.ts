@@ -5,7 +5,7 @@
 import { CLASSES, DAY_MS, RecordGen } from './data.ts';
 import { getJson, type LoadStats, postBatches, runLoad, streamCount } from './load.ts';
 import type { Report } from './report.ts';
-import { memoryOf, RssSampler } from './server.ts';
+import { cpuOf, memoryOf, RssSampler } from './server.ts';
 
 export interface Ctx {
   url: string;
@@ -42,7 +42,17 @@ export const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 1
 const mb = (bytes: number) => bytes / 1024 / 1024;
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Also reports the CPU time each request cost, which the machine's load moves far less than
+ * the throughput: a better figure to compare two versions of the code by.
+ */
 export function checkResponses(ctx: Ctx, name: string, s: LoadStats): void {
+  if (s.cpuPerRequestUs) {
+    const { server, requestThread, loadGenerator } = s.cpuPerRequestUs;
+    ctx.report.add(`${name}.server_cpu_per_request`, round(server, 1), 'µs');
+    ctx.report.add(`${name}.request_thread_cpu_per_request`, round(requestThread, 1), 'µs');
+    ctx.report.add(`${name}.load_generator_cpu_per_request`, round(loadGenerator, 1), 'µs');
+  }
   ctx.report.add(`${name}.non_2xx`, s.non2xx, 'responses', { op: '==', value: 0 });
   if (s.errors > 0) ctx.report.add(`${name}.errors`, s.errors, 'errors', { op: '==', value: 0 });
   if (s.non2xx > 0 || s.errors > 0) {
@@ -65,7 +75,20 @@ export async function measure(
     await runLoad({ ...opts, durationS: ctx.warmupS });
   }
   ctx.log(`${name}: ${opts.connections} connections for ${ctx.durationS}s`);
+  const cpu0 = cpuOf(ctx.pid);
+  const own0 = process.cpuUsage();
   const s = await runLoad({ ...opts, durationS: ctx.durationS });
+  const cpu1 = cpuOf(ctx.pid);
+  const own = process.cpuUsage(own0);
+  const n = Math.max(1, s.requestsTotal);
+  s.cpuPerRequestUs =
+    cpu0 && cpu1
+      ? {
+          server: (cpu1.totalUs - cpu0.totalUs) / n,
+          requestThread: (cpu1.mainUs - cpu0.mainUs) / n,
+          loadGenerator: (own.user + own.system) / n,
+        }
+      : null;
   ctx.details[name] = s;
   return s;
 }

@@ -163,6 +163,37 @@ export function memoryOf(pid: number): ProcMemory | undefined {
   return { rssMb: rss / 1024, hwmMb: hwm / 1024 };
 }
 
+/** CPU time a process has used so far, in microseconds. */
+export interface ProcCpu {
+  /** every thread of the process */
+  totalUs: number;
+  /** its main thread (for the server: the request thread) */
+  mainUs: number;
+}
+
+/** Linux reports CPU times in clock ticks of USER_HZ, which is 100 on every architecture. */
+const USER_HZ = 100;
+
+function cpuTicksUs(statFile: string): number {
+  const stat = readFileSync(statFile, 'utf8');
+  // The fields after the command name (which may hold spaces) in parentheses; utime and stime
+  // are the 14th and 15th fields of the line.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / USER_HZ;
+}
+
+/** Reads /proc/<pid>/stat and its main thread's; undefined where /proc does not exist. */
+export function cpuOf(pid: number): ProcCpu | undefined {
+  try {
+    return {
+      totalUs: cpuTicksUs(`/proc/${pid}/stat`),
+      mainUs: cpuTicksUs(`/proc/${pid}/task/${pid}/stat`),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Samples a process's RSS at a fixed interval and keeps the maximum. */
 export class RssSampler {
   private timer: NodeJS.Timeout | undefined;
