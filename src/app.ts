@@ -91,7 +91,7 @@ export async function buildApp({
     ingest: new PulseIngest(database.writer, config.maxRecordsPerRequest, {
       onCommitted: (perClass) => live.publish('metrics', perClass),
     }),
-    pulse: new PulseService(db, dialect, config.ruleThresholds),
+    pulse: new PulseService(db, dialect, config.ruleThresholds, database.writer),
     events: new EventsService(db, database.writer, config.maxRecordsPerRequest, (perClass) =>
       live.publish('events', perClass),
     ),

@@ -157,7 +157,12 @@ async function demo(flags: DemoFlags): Promise<void> {
     if (applied.length) console.log(`Applied ${plural(applied.length, 'migration')} first.`);
     const result = await loadDemo(database, { ...flags, onBatch: progress });
     if (progress) process.stderr.write('\r\x1b[K');
-    const pulse = new PulseService(database.db, database.dialect, cfg.ruleThresholds);
+    const pulse = new PulseService(
+      database.db,
+      database.dialect,
+      cfg.ruleThresholds,
+      database.writer,
+    );
     const top = new Map<string, string>();
     for (const c of result.classes) {
       if (c.records === 0) continue;
@@ -186,6 +191,7 @@ async function recompute(): Promise<void> {
       database.db,
       database.dialect,
       cfg.ruleThresholds,
+      database.writer,
     ).recompute();
     console.log(
       `Rebuilt the projections of ${plural(classes, 'class', 'classes')} from the record log of ${database.location} in ${duration_ms} ms.`,

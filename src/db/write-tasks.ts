@@ -4,10 +4,11 @@
  */
 import { writeEvents } from '../modules/learning/events.write.ts';
 import { fitConcept, rebuildMastery } from '../modules/learning/mastery.rebuild.ts';
-import { writeRecords } from '../modules/pulse/pulse.write.ts';
+import { settleRecords, writeRecords } from '../modules/pulse/pulse.write.ts';
 
 export const WRITE_TASKS = {
   'pulse.records': writeRecords,
+  'pulse.settle': settleRecords,
   'learning.events': writeEvents,
   'mastery.rebuild': rebuildMastery,
   'mastery.fit': fitConcept,

@@ -112,10 +112,14 @@ describe('the SQLite writer thread', () => {
   });
 
   it('copies its commits into the database file soon, far below the WAL threshold', async () => {
-    await database.writer.run(
-      'pulse.records',
-      packRecords([Array.from({ length: 50 }, (_, i) => rec({ student_id: `f${i}` }))]),
-    );
+    // Commits in quick succession: the checkpointer is woken at most once per interval, and
+    // the checkpoint after the last of them must still come.
+    for (let k = 0; k < 5; k++) {
+      await database.writer.run(
+        'pulse.records',
+        packRecords([Array.from({ length: 10 }, (_, i) => rec({ student_id: `f${k}-${i}` }))]),
+      );
+    }
     // The database file alone, without its WAL, as a file-level copy of it would see it.
     const fileAlone = async (): Promise<number> => {
       const copy = join(dir, `copy-${Date.now()}.db`);

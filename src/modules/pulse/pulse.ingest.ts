@@ -37,14 +37,18 @@ export class PulseIngest {
   private readonly writer: BatchWriter<ValidRecord[], { inserted: number; duplicates: number }>;
 
   constructor(
-    writer: Writer,
+    private readonly dbWriter: Writer,
     private readonly maxRecords: number,
     /** told, after each commit, how many records each class got */
     opts: { onCommitted?: (perClass: Map<string, number>) => void } = {},
   ) {
     this.writer = new BatchWriter({
       write: async (jobs, stored) => {
-        const { results, perClass } = await writer.run('pulse.records', packRecords(jobs), stored);
+        const { results, perClass } = await dbWriter.run(
+          'pulse.records',
+          packRecords(jobs),
+          stored,
+        );
         if (perClass.size > 0) opts.onCommitted?.(perClass);
         return results;
       },
@@ -90,8 +94,15 @@ export class PulseIngest {
     return { inserted, duplicates, rejected };
   }
 
-  /** Finishes every pending write (for shutdown). */
-  close(): Promise<void> {
-    return this.writer.drain();
+  /**
+   * Finishes every pending write (for shutdown), and leaves the students' daily sums whole
+   * (on SQLite the writer holds the newest for a while): a program reading the file next
+   * need not add them.
+   */
+  async close(): Promise<void> {
+    await this.writer.drain();
+    // Not needed for correctness (the next reader adds them from the log): a failure here
+    // must not fail the shutdown.
+    await this.dbWriter.run('pulse.settle', null).catch(() => undefined);
   }
 }

@@ -3,6 +3,7 @@ import { stringify } from 'csv-stringify';
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../../db/dialect.ts';
 import type { Database } from '../../db/schema.ts';
+import type { Writer } from '../../db/writer.ts';
 import { notFound } from '../../http/errors.ts';
 import { type Recommendation, type RuleThresholds, recommend } from '../../models/class-rules.ts';
 import { windowOf, type WindowQuery } from '../../http/window.ts';
@@ -78,11 +79,40 @@ function merge(into: SignalSums | undefined, s: SignalSums): SignalSums {
 }
 
 export class PulseService {
+  private settling: Promise<void> | undefined;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
     private readonly thresholds: RuleThresholds,
+    /** the database's writer: on SQLite it adds the newest records to the students' sums */
+    private readonly writer: Writer,
   ) {}
+
+  /**
+   * SQLite: before a read of the students' daily sums, has the writer add the records they
+   * lack yet (the writer holds them for up to a second, see pulse.store.ts), so that an answer
+   * counts every record committed before it was asked for. Readers that come meanwhile share
+   * one settling: the writer runs it after every flush posted before it.
+   */
+  private async settled(): Promise<void> {
+    if (this.dialect !== 'sqlite') return;
+    if (await repo.studentDaysBehind(this.db)) await this.settle();
+  }
+
+  private settle(): Promise<void> {
+    return (this.settling ??= this.writer
+      .run('pulse.settle', null)
+      .finally(() => (this.settling = undefined)));
+  }
+
+  /** A class's all-time sums (on SQLite asking whether they lag in the same statement). */
+  private async classTotals(classId: string): Promise<repo.TotalSums> {
+    const t = await repo.classTotals(this.db, this.dialect, classId);
+    if (!t.behind) return t;
+    await this.settle();
+    return repo.classTotals(this.db, this.dialect, classId);
+  }
 
   private async requireClass(classId: string): Promise<void> {
     if (!(await repo.classExists(this.db, classId))) {
@@ -97,12 +127,15 @@ export class PulseService {
       for (const { student_id, ...s } of rows) out.set(student_id, merge(out.get(student_id), s));
     };
     if (w.from === null && w.to === null) {
+      await this.settled();
       add(await repo.studentTotals(this.db, classId));
       return out;
     }
     const plan = planWindow(w);
-    if (!plan.noWholeDays)
+    if (!plan.noWholeDays) {
+      await this.settled();
       add(await repo.studentSumsInDays(this.db, classId, plan.dayFrom, plan.dayTo));
+    }
     for (const e of plan.edges)
       add(await repo.studentSumsInRange(this.db, this.dialect, classId, e.from, e.to));
     return out;
@@ -146,7 +179,7 @@ export class PulseService {
       // Whole days only and no breakdown: one row of sums from the projections.
       const t = plan
         ? await repo.totalsInDays(this.db, classId, plan.dayFrom, plan.dayTo)
-        : await repo.classTotals(this.db, classId);
+        : await this.classTotals(classId);
       students = Number(t.students);
       if (Number(t.n) > 0) total = merge(undefined, t);
     } else {
@@ -210,6 +243,7 @@ export class PulseService {
         : isMidnight(w.to)
           ? w.to.slice(0, 10)
           : new Date(Date.parse(w.to.slice(0, 10)) + 86_400_000).toISOString().slice(0, 10);
+    await this.settled();
     const rows = await repo.learnerDaySums(this.db, studentId, dayFrom, dayTo);
     if (rows.length === 0 && !(await repo.studentKnown(this.db, studentId))) {
       throw notFound(`Learner ${JSON.stringify(studentId)} has no signals`);
@@ -230,6 +264,7 @@ export class PulseService {
 
   /** The classes with data, limited to those the caller may see. */
   async classes(only: ReadonlySet<string> | 'all' = 'all') {
+    await this.settled();
     const rows = await repo.listClasses(this.db, only);
     return {
       classes: rows.map((r) => ({

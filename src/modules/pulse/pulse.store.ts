@@ -7,6 +7,9 @@
  * days before pulse_rollup.rolled_before; class_day_stats holds them by (class, day) with the
  * set of the day's students. So a record of today, the common case, updates two projection
  * rows (its student's day and its class's day); a record of an earlier day updates three.
+ * On SQLite the writer holds the students' day sums of its newest records in memory and adds
+ * them about once a second (see HeldStudentDays); readers of those sums first have it add
+ * what is missing (settleStudentDays).
  */
 import { type Kysely, sql } from 'kysely';
 import { bitmapOf } from '../../db/bitmap.ts';
@@ -149,9 +152,140 @@ const upsertStudentDays = new BulkStatement<ClassStudentDayStatsTable, Database>
 const COLUMN_LIST = RECORD_COLUMNS.join(', ');
 const PLACEHOLDERS = RECORD_COLUMNS.map(() => '?').join(', ');
 const sqliteStatements = new WeakMap<SqliteHandle, ReturnType<typeof prepareSqlite>>();
+
+function statementsOf(sqlite: SqliteHandle): ReturnType<typeof prepareSqlite> {
+  let st = sqliteStatements.get(sqlite);
+  if (!st) sqliteStatements.set(sqlite, (st = prepareSqlite(sqlite)));
+  return st;
+}
+
+/**
+ * SQLite: the students' daily sums of the records a writer stored lately, not yet in
+ * class_student_day_stats. Upserting a flush's student rows was the costliest part of
+ * storing records (about as many rows as records, each dearer than the record's own insert);
+ * held here, each student's day is written once per HOLD_MS however many flushes touched it.
+ *
+ * The memory holds the sums of the log's records with ids in (from, through]. It is used only
+ * while `from` is the table's line (pulse_student_days) and `through` the log's last id, both
+ * read inside the writing transaction: when another process stored or summed records
+ * meanwhile, or after a failed transaction (`through` is NaN while one is open), it is
+ * dropped and the records past the line are summed from the log instead.
+ */
+interface HeldStudentDays {
+  from: number;
+  through: number;
+  /** class → day → student → sums */
+  sums: Map<string, Map<string, Map<string, ClassStudentDayStatsTable>>>;
+  size: number;
+  /** performance.now() when the first of them came */
+  since: number;
+}
+
+/** Held sums are written out once they are this old (ms), or this many. */
+const HOLD_MS = 1_000;
+const HOLD_MAX = 50_000;
+const heldSums = new WeakMap<SqliteHandle, HeldStudentDays>();
+
+function heldOf(sqlite: SqliteHandle): HeldStudentDays {
+  let h = heldSums.get(sqlite);
+  if (!h)
+    heldSums.set(sqlite, (h = { from: NaN, through: NaN, sums: new Map(), size: 0, since: 0 }));
+  return h;
+}
+
+/** Empties the memory: it now starts after log id `line`. */
+function restartHeld(h: HeldStudentDays, line: number): void {
+  h.from = line;
+  h.sums = new Map();
+  h.size = 0;
+  h.since = performance.now();
+}
+
+/** The held sums of a class's day, by student. */
+function heldDay(h: HeldStudentDays, classId: string, day: string) {
+  let days = h.sums.get(classId);
+  if (!days) h.sums.set(classId, (days = new Map()));
+  let students = days.get(day);
+  if (!students) days.set(day, (students = new Map()));
+  return students;
+}
+
+/** Adds the held sums to class_student_day_stats and moves the line to `through`. */
+function writeHeld(st: ReturnType<typeof prepareSqlite>, h: HeldStudentDays, through: number) {
+  for (const days of h.sums.values()) {
+    for (const students of days.values()) {
+      for (const r of students.values()) {
+        st.studentDay.run(...STUDENT_DAY_COLUMNS.map((c) => r[c]));
+      }
+    }
+  }
+  st.setSummedThrough.run(through);
+  restartHeld(h, through);
+}
+
+/**
+ * SQLite, inside a writing transaction: makes the memory hold exactly the records past the
+ * table's line (see HeldStudentDays), summing from the log those it lacks. Marks it unknown
+ * until the caller's transaction commits.
+ */
+async function takeHeld(
+  trx: Q,
+  st: ReturnType<typeof prepareSqlite>,
+  h: HeldStudentDays,
+  lastId: number,
+): Promise<void> {
+  const line = st.summedThrough.get() as number;
+  const intact = h.from === line && h.through === lastId;
+  h.through = NaN;
+  if (intact) return;
+  if (line < lastId) await addToStudentDays(trx, 'sqlite', { afterId: line });
+  if (line !== lastId) st.setSummedThrough.run(lastId);
+  restartHeld(h, lastId);
+}
+
+/**
+ * SQLite, run by the writer in a transaction of its own: class_student_day_stats then holds
+ * every record of the log, from the writer's memory or from the log. Readers of the table
+ * ask for it first (PulseService), when the line lags the log.
+ */
+export async function settleStudentDays(trx: Q, sqlite: SqliteHandle): Promise<() => void> {
+  const st = statementsOf(sqlite);
+  const h = heldOf(sqlite);
+  const lastId = (st.lastId.get() as number | null) ?? 0;
+  await takeHeld(trx, st, h, lastId);
+  if (h.size > 0) writeHeld(st, h, lastId);
+  return () => (h.through = lastId);
+}
+
+/**
+ * SQLite, on any connection inside a transaction: adds the log's records past the line to
+ * class_student_day_stats from the log itself (a writer's memory of them is dropped when it
+ * sees the line moved). For the rare writers that need the table whole: the roll-up and a
+ * class's rebuild.
+ */
+async function settleFromLog(q: Q): Promise<void> {
+  const { rows } = await sql<{ line: number; last: number }>`select
+      (select summed_through from pulse_student_days where id = 1) as line,
+      coalesce((select max(id) from metric_records), 0) as last`.execute(q);
+  const { line, last } = rows[0]!;
+  if (line < last) await addToStudentDays(q, 'sqlite', { afterId: line });
+  if (line !== last) {
+    await q
+      .updateTable('pulse_student_days')
+      .set({ summed_through: last })
+      .where('id', '=', 1)
+      .execute();
+  }
+}
 function prepareSqlite(sqlite: SqliteHandle) {
   return {
     lastId: sqlite.prepare('select max(id) from metric_records').pluck(),
+    summedThrough: sqlite
+      .prepare('select summed_through from pulse_student_days where id = 1')
+      .pluck(),
+    setSummedThrough: sqlite.prepare(
+      'update pulse_student_days set summed_through = ? where id = 1',
+    ),
     run: sqlite.prepare(
       'insert into metric_record_runs (class_id, day, first_id, last_id) values (?, ?, ?, ?)',
     ),
@@ -201,6 +335,7 @@ export async function rollUpTo(db: Q, dialect: Dialect, day: string): Promise<vo
     if (dialect === 'postgres') query = query.forUpdate();
     const from = (await query.executeTakeFirstOrThrow()).rolled_before;
     if (from >= day) return;
+    if (dialect === 'sqlite') await settleFromLog(trx);
     await sql`insert into class_students
         (class_id, student_id, n, stuck, got_it, pause, example, confidence_sum, first_ts, last_ts)
       select class_id, student_id, sum(n), sum(stuck), sum(got_it), sum(pause), sum(example),
@@ -236,11 +371,13 @@ export async function storeRecords(
   const anyRolled = which.some((i) => p.ts[i]! < rolled);
   const stored = new Uint8Array(which.length);
   if (ctx.sqlite) {
-    let st = sqliteStatements.get(ctx.sqlite);
-    if (!st) sqliteStatements.set(ctx.sqlite, (st = prepareSqlite(ctx.sqlite)));
+    const st = statementsOf(ctx.sqlite);
     const { plain, keyed } = st;
     // The transaction holds the write lock, so every row past this id is one of ours.
     const lastId = (st.lastId.get() as number | null) ?? 0;
+    const held = heldOf(ctx.sqlite);
+    await takeHeld(trx, st, held, lastId);
+    let maxId = lastId;
     // Stored grouped by (class, day), a group's records take consecutive ids: one run each.
     const runs: MetricRecordRunTable[] = [];
     let run: MetricRecordRunTable | undefined;
@@ -264,6 +401,7 @@ export async function storeRecords(
       if (res.changes === 0) continue;
       stored[k] = 1;
       const id = Number(res.lastInsertRowid);
+      if (id > maxId) maxId = id;
       const classId = p.class_id[i]!;
       const day = ts.slice(0, 10);
       // A run extends only over the very next id, whatever the grouping did.
@@ -275,14 +413,21 @@ export async function storeRecords(
     }
     for (const r of runs) st.run.run(r.class_id, r.day, r.first_id, r.last_id);
     if (anyRolled) await addToRolledStudents(trx, ctx.dialect, { afterId: lastId }, rolled);
-    const { classDays, studentDays, committed } = await dailyRows(trx, ctx, p, which, stored);
-    for (const r of studentDays) {
-      st.studentDay.run(...STUDENT_DAY_COLUMNS.map((c) => r[c]));
+    // The students' sums go into the writer's memory (see HeldStudentDays).
+    const { classDays, committed } = await dailyRows(trx, ctx, p, which, stored, held);
+    if (held.size >= HOLD_MAX || performance.now() - held.since >= HOLD_MS) {
+      writeHeld(st, held, maxId);
     }
     for (const r of classDays) {
       st.classDay.run(...CLASS_DAY_COLUMNS.map((c) => r[c]));
     }
-    return { stored, committed };
+    return {
+      stored,
+      committed: () => {
+        held.through = maxId;
+        committed();
+      },
+    };
   }
 
   const plain: StoredRecord[] = [];
@@ -397,7 +542,8 @@ function addRecord(r: SignalSums, p: PackedRecords, i: number): void {
 /**
  * The stored records' sums per (class, day), each with the set of its students, and per
  * (class, day, student), both in key order on PostgreSQL; students new to their class get
- * their roster numbers here.
+ * their roster numbers here. With `held` (SQLite), the students' sums are added to the
+ * writer's memory instead of returned.
  */
 async function dailyRows(
   trx: Q,
@@ -405,6 +551,7 @@ async function dailyRows(
   p: PackedRecords,
   which: number[],
   stored: Uint8Array,
+  held?: HeldStudentDays,
 ): Promise<{
   classDays: ClassDayStatsTable[];
   studentDays: ClassStudentDayStatsTable[];
@@ -436,7 +583,7 @@ async function dailyRows(
       days.set(day, (g = classDays.length));
       classDays.push({ class_id: classId, day, ...emptySums(ts), student_set: '' });
       members.push([]);
-      studentsOf.push(new Map());
+      studentsOf.push(held ? heldDay(held, classId, day) : new Map());
     }
     addRecord(classDays[g]!, p, i);
     members[g]!.push(roster.numbers[k]!);
@@ -448,7 +595,8 @@ async function dailyRows(
         studentId,
         (r = { class_id: classId, day, student_id: studentId, ...emptySums(ts) }),
       );
-      studentDays.push(r);
+      if (held) held.size++;
+      else studentDays.push(r);
     }
     addRecord(r, p, i);
   }
@@ -555,6 +703,8 @@ async function nextClass(q: Q, dialect: Dialect, after: string | null): Promise<
  */
 export async function rebuildClass(q: Q, dialect: Dialect, classId: string): Promise<void> {
   const rolled = await rolledBefore(q, dialect, 'alone');
+  // The records past the line go in first, so that the line can stay valid for every class.
+  if (dialect === 'sqlite') await settleFromLog(q);
   await q.deleteFrom('class_student_day_stats').where('class_id', '=', classId).execute();
   await q.deleteFrom('class_students').where('class_id', '=', classId).execute();
   await q.deleteFrom('class_day_stats').where('class_id', '=', classId).execute();

@@ -112,6 +112,16 @@ export interface PulseRollupTable {
   rolled_before: string;
 }
 
+/**
+ * SQLite only: class_student_day_stats holds the sums of the log's records with ids up to
+ * `summed_through`; the writer adds the newer ones from memory about once a second, and a
+ * reader first adds any that are still missing (pulse.store.ts, settleFromLog).
+ */
+export interface PulseStudentDaysTable {
+  id: number;
+  summed_through: number;
+}
+
 export interface PulseTables {
   metric_records: MetricRecordTable;
   metric_record_runs: MetricRecordRunTable;
@@ -120,6 +130,7 @@ export interface PulseTables {
   class_day_stats: ClassDayStatsTable;
   class_roster: ClassRosterTable;
   pulse_rollup: PulseRollupTable;
+  pulse_student_days: PulseStudentDaysTable;
 }
 
 export type MetricRecord = Selectable<MetricRecordTable>;

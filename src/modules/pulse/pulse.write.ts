@@ -102,3 +102,16 @@ export async function writeRecords(ctx: WriteContext, p: PackedRecords): Promise
   });
   return { results, perClass };
 }
+
+/**
+ * SQLite: adds every stored record still missing from the students' daily sums (see
+ * settleStudentDays), for a reader of those sums; a no-op elsewhere.
+ */
+export async function settleRecords(ctx: WriteContext, _input: null): Promise<void> {
+  const { sqlite } = ctx;
+  if (!sqlite) return;
+  const committed = await ctx.db
+    .transaction()
+    .execute((trx) => store.settleStudentDays(trx, sqlite));
+  committed();
+}

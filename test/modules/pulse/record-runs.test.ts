@@ -176,9 +176,10 @@ describe(`records of a class read back (${DIALECT})`, () => {
     const before = await answers();
     const db = t.database.db;
     const migrator = await testMigrator(db);
-    const down = await migrator.migrateDown();
+    const down = await migrator.migrateTo('2026_12_02_090000_class_day_stats');
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => r.migrationName)).toEqual([
+      '2026_12_03_140000_student_days_line',
       '2026_12_03_090000_metric_record_runs',
     ]);
     // Records laid out as an older version stored them: two classes' records alternating.
