@@ -32,9 +32,18 @@ export function recordsOf(body: unknown): unknown[] {
   );
 }
 
+/**
+ * How long intake must have been quiet before the writer is asked to write out the students'
+ * sums it holds (on SQLite it holds them for about a second, see pulse.store.ts), so that the
+ * table is whole for whoever reads the file without asking the writer first.
+ */
+const QUIET_MS = 1_000;
+
 /** Stores records and keeps the class projections current, committing many requests at once. */
 export class PulseIngest {
   private readonly writer: BatchWriter<ValidRecord[], { inserted: number; duplicates: number }>;
+  private lastCommitAt = 0;
+  private quiet: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly dbWriter: Writer,
@@ -50,6 +59,8 @@ export class PulseIngest {
           stored,
         );
         if (perClass.size > 0) opts.onCommitted?.(perClass);
+        this.lastCommitAt = performance.now();
+        this.armQuiet(QUIET_MS);
         return results;
       },
       sizeOf: (job) => job.length,
@@ -94,6 +105,19 @@ export class PulseIngest {
     return { inserted, duplicates, rejected };
   }
 
+  /** Once intake has been quiet for QUIET_MS, has the writer write out what it holds. */
+  private armQuiet(delayMs: number): void {
+    if (this.quiet) return;
+    this.quiet = setTimeout(() => {
+      this.quiet = undefined;
+      const quietFor = performance.now() - this.lastCommitAt;
+      if (quietFor < QUIET_MS) return this.armQuiet(QUIET_MS - quietFor);
+      // Not needed for correctness (readers ask for it themselves): a failure is left alone.
+      this.dbWriter.run('pulse.settle', null).catch(() => undefined);
+    }, delayMs);
+    this.quiet.unref();
+  }
+
   /**
    * Finishes every pending write (for shutdown), and leaves the students' daily sums whole
    * (on SQLite the writer holds the newest for a while): a program reading the file next
@@ -101,6 +125,8 @@ export class PulseIngest {
    */
   async close(): Promise<void> {
     await this.writer.drain();
+    clearTimeout(this.quiet);
+    this.quiet = undefined;
     // Not needed for correctness (the next reader adds them from the log): a failure here
     // must not fail the shutdown.
     await this.dbWriter.run('pulse.settle', null).catch(() => undefined);

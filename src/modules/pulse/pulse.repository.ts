@@ -85,7 +85,7 @@ const classTotalsSqliteQuery = precompiled((q: Q, classId: string) =>
     .select((eb) => [
       ...summed(eb),
       eb.fn.count<number>('student_id').distinct().as('students'),
-      behind(eb).as('behind'),
+      lagTo(eb).as('lag_to'),
     ]),
 );
 const studentSumsInDaysQuery = precompiled(
@@ -115,28 +115,28 @@ const totalsInDaysQuery = precompiled(
   },
 );
 
-/** SQLite: 1 when the students' daily sums lag the log (see pulse_student_days). */
+/** SQLite: the log's last id when the students' daily sums lag it (see pulse_student_days), else 0. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const behind = (eb: ExpressionBuilder<any, any>) =>
-  eb(
-    eb.selectFrom('pulse_student_days').select('summed_through').where('id', '=', sql.lit(1)),
-    '<',
-    eb.fn.coalesce(
-      eb.selectFrom('metric_records').select((e) => e.fn.max('id').as('last')),
-      sql.lit(0),
-    ),
+const lagTo = (eb: ExpressionBuilder<any, any>) => {
+  const last = eb.fn.coalesce(
+    eb.selectFrom('metric_records').select((e) => e.fn.max('id').as('last')),
+    sql.lit(0),
   );
-const studentDaysBehindQuery = precompiled((q: Q) =>
-  q.selectNoFrom((eb) => behind(eb).as('behind')),
-);
+  const line = eb
+    .selectFrom('pulse_student_days')
+    .select('summed_through')
+    .where('id', '=', sql.lit(1));
+  return eb.case().when(line, '<', last).then(last).else(sql.lit(0)).end();
+};
+const studentDaysLagQuery = precompiled((q: Q) => q.selectNoFrom((eb) => lagTo(eb).as('lag_to')));
 
 /**
- * SQLite: does the log hold records that the students' daily sums do not yet (see
- * pulse_student_days)?
+ * SQLite: the log's last id when the log holds records that the students' daily sums do not
+ * yet (see pulse_student_days), else 0.
  */
-export async function studentDaysBehind(q: Q): Promise<boolean> {
-  const [row] = await studentDaysBehindQuery(q);
-  return Boolean(row?.behind);
+export async function studentDaysLag(q: Q): Promise<number> {
+  const [row] = await studentDaysLagQuery(q);
+  return Number(row?.lag_to ?? 0);
 }
 
 /** Does the class have any record? (Every record is in the class's daily sums.) */
@@ -161,14 +161,14 @@ export async function studentTotals(q: Q, classId: string): Promise<StudentSums[
 }
 
 /**
- * All-time sums of a class, and its number of students; on SQLite also whether the students'
- * sums lagged the log (then the sums may lack the newest records).
+ * All-time sums of a class, and its number of students; on SQLite also `lag_to`, the log's
+ * last id when the students' sums lagged the log (then the sums may lack the newest records).
  */
 export async function classTotals(
   q: Q,
   dialect: Dialect,
   classId: string,
-): Promise<TotalSums & { behind?: number | boolean }> {
+): Promise<TotalSums & { lag_to?: number }> {
   const query = dialect === 'sqlite' ? classTotalsSqliteQuery : classTotalsQuery;
   return (await query(q, classId))[0]!;
 }

@@ -79,7 +79,7 @@ function merge(into: SignalSums | undefined, s: SignalSums): SignalSums {
 }
 
 export class PulseService {
-  private settling: Promise<void> | undefined;
+  private settling: Promise<number> | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -92,25 +92,33 @@ export class PulseService {
   /**
    * SQLite: before a read of the students' daily sums, has the writer add the records they
    * lack yet (the writer holds them for up to a second, see pulse.store.ts), so that an answer
-   * counts every record committed before it was asked for. Readers that come meanwhile share
-   * one settling: the writer runs it after every flush posted before it.
+   * counts every record committed before it was asked for.
    */
   private async settled(): Promise<void> {
     if (this.dialect !== 'sqlite') return;
-    if (await repo.studentDaysBehind(this.db)) await this.settle();
+    await this.settleThrough(await repo.studentDaysLag(this.db));
   }
 
-  private settle(): Promise<void> {
-    return (this.settling ??= this.writer
-      .run('pulse.settle', null)
-      .finally(() => (this.settling = undefined)));
+  /**
+   * Has the writer add the log's records through id `last` to the students' sums (0: none
+   * lag). Readers that come meanwhile share one settling; one that saw records the shared one
+   * did not cover (committed after it ran) waits for the next.
+   */
+  private async settleThrough(last: number): Promise<void> {
+    while (last > 0) {
+      this.settling ??= this.writer
+        .run('pulse.settle', null)
+        .finally(() => (this.settling = undefined));
+      if ((await this.settling) >= last) return;
+    }
   }
 
   /** A class's all-time sums (on SQLite asking whether they lag in the same statement). */
   private async classTotals(classId: string): Promise<repo.TotalSums> {
     const t = await repo.classTotals(this.db, this.dialect, classId);
-    if (!t.behind) return t;
-    await this.settle();
+    const lag = Number(t.lag_to ?? 0);
+    if (lag === 0) return t;
+    await this.settleThrough(lag);
     return repo.classTotals(this.db, this.dialect, classId);
   }
 

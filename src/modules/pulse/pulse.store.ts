@@ -174,10 +174,12 @@ function statementsOf(sqlite: SqliteHandle): ReturnType<typeof prepareSqlite> {
 interface HeldStudentDays {
   from: number;
   through: number;
+  /** counts the transactions that took the memory: only the last may mark it known again */
+  taken: number;
   /** class → day → student → sums */
   sums: Map<string, Map<string, Map<string, ClassStudentDayStatsTable>>>;
   size: number;
-  /** performance.now() when the first of them came */
+  /** performance.now() when the memory was last emptied */
   since: number;
 }
 
@@ -189,7 +191,10 @@ const heldSums = new WeakMap<SqliteHandle, HeldStudentDays>();
 function heldOf(sqlite: SqliteHandle): HeldStudentDays {
   let h = heldSums.get(sqlite);
   if (!h)
-    heldSums.set(sqlite, (h = { from: NaN, through: NaN, sums: new Map(), size: 0, since: 0 }));
+    heldSums.set(
+      sqlite,
+      (h = { from: NaN, through: NaN, taken: 0, sums: new Map(), size: 0, since: 0 }),
+    );
   return h;
 }
 
@@ -226,21 +231,27 @@ function writeHeld(st: ReturnType<typeof prepareSqlite>, h: HeldStudentDays, thr
 /**
  * SQLite, inside a writing transaction: makes the memory hold exactly the records past the
  * table's line (see HeldStudentDays), summing from the log those it lacks. Marks it unknown
- * until the caller's transaction commits.
+ * until the caller's transaction commits; returns what to call then, with the log's last id:
+ * it marks the memory known again, unless another transaction has taken it since.
  */
 async function takeHeld(
   trx: Q,
   st: ReturnType<typeof prepareSqlite>,
   h: HeldStudentDays,
   lastId: number,
-): Promise<void> {
+): Promise<(through: number) => void> {
   const line = st.summedThrough.get() as number;
   const intact = h.from === line && h.through === lastId;
   h.through = NaN;
-  if (intact) return;
+  const taken = ++h.taken;
+  const known = (through: number) => {
+    if (h.taken === taken) h.through = through;
+  };
+  if (intact) return known;
   if (line < lastId) await addToStudentDays(trx, 'sqlite', { afterId: line });
   if (line !== lastId) st.setSummedThrough.run(lastId);
   restartHeld(h, lastId);
+  return known;
 }
 
 /**
@@ -248,13 +259,16 @@ async function takeHeld(
  * every record of the log, from the writer's memory or from the log. Readers of the table
  * ask for it first (PulseService), when the line lags the log.
  */
-export async function settleStudentDays(trx: Q, sqlite: SqliteHandle): Promise<() => void> {
+export async function settleStudentDays(
+  trx: Q,
+  sqlite: SqliteHandle,
+): Promise<{ through: number; committed: () => void }> {
   const st = statementsOf(sqlite);
   const h = heldOf(sqlite);
   const lastId = (st.lastId.get() as number | null) ?? 0;
-  await takeHeld(trx, st, h, lastId);
+  const known = await takeHeld(trx, st, h, lastId);
   if (h.size > 0) writeHeld(st, h, lastId);
-  return () => (h.through = lastId);
+  return { through: lastId, committed: () => known(lastId) };
 }
 
 /**
@@ -376,7 +390,7 @@ export async function storeRecords(
     // The transaction holds the write lock, so every row past this id is one of ours.
     const lastId = (st.lastId.get() as number | null) ?? 0;
     const held = heldOf(ctx.sqlite);
-    await takeHeld(trx, st, held, lastId);
+    const known = await takeHeld(trx, st, held, lastId);
     let maxId = lastId;
     // Stored grouped by (class, day), a group's records take consecutive ids: one run each.
     const runs: MetricRecordRunTable[] = [];
@@ -424,7 +438,7 @@ export async function storeRecords(
     return {
       stored,
       committed: () => {
-        held.through = maxId;
+        known(maxId);
         committed();
       },
     };

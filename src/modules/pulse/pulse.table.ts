@@ -114,8 +114,9 @@ export interface PulseRollupTable {
 
 /**
  * SQLite only: class_student_day_stats holds the sums of the log's records with ids up to
- * `summed_through`; the writer adds the newer ones from memory about once a second, and a
- * reader first adds any that are still missing (pulse.store.ts, settleFromLog).
+ * `summed_through`. The writer adds the newer ones from its memory about once a second under
+ * load, and once intake has been quiet for a second; a reader of the sums first has the
+ * writer add any still missing (pulse.store.ts, settleStudentDays).
  */
 export interface PulseStudentDaysTable {
   id: number;

@@ -105,13 +105,15 @@ export async function writeRecords(ctx: WriteContext, p: PackedRecords): Promise
 
 /**
  * SQLite: adds every stored record still missing from the students' daily sums (see
- * settleStudentDays), for a reader of those sums; a no-op elsewhere.
+ * settleStudentDays), for a reader of those sums; returns the log id they now hold the
+ * records through (Infinity elsewhere: there they hold every record at once).
  */
-export async function settleRecords(ctx: WriteContext, _input: null): Promise<void> {
+export async function settleRecords(ctx: WriteContext, _input: null): Promise<number> {
   const { sqlite } = ctx;
-  if (!sqlite) return;
-  const committed = await ctx.db
+  if (!sqlite) return Infinity;
+  const { through, committed } = await ctx.db
     .transaction()
     .execute((trx) => store.settleStudentDays(trx, sqlite));
   committed();
+  return through;
 }
