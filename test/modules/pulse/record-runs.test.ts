@@ -134,6 +134,35 @@ describe(`records of a class read back (${DIALECT})`, () => {
     }
   });
 
+  it('stores long stretches of records without an event_id, each once under its class', async () => {
+    // Three keyed records break the stretches of the (class, day) groups.
+    const rows = Array.from({ length: 173 }, (_, k) =>
+      record({
+        class_id: `b${k % 2}`,
+        student_id: `b-s${k % 7}`,
+        confidence: 1 + (k % 10),
+        ts: `${DAYS[k % 3 === 0 ? 0 : 1]}T09:${String(k % 60).padStart(2, '0')}:0${k % 10}Z`,
+        event_id: k === 40 || k === 41 || k === 150 ? randomUUID() : undefined,
+      }),
+    );
+    expect((await post(t.app, '/api/v1/metrics', rows)).json()).toMatchObject({
+      inserted: rows.length,
+      duplicates: 0,
+    });
+    const key = (r: Record<string, unknown>) =>
+      `${new Date(String(r.ts)).toISOString()} ${String(r.student_id)} ${String(r.confidence)}`;
+    for (const c of ['b0', 'b1']) {
+      const got = await exportOf(c);
+      expect(got.map(key).sort()).toEqual(
+        rows
+          .filter((r) => r.class_id === c)
+          .map(key)
+          .sort(),
+      );
+    }
+    if (DIALECT === 'sqlite') await expectExactRuns();
+  });
+
   it.skipIf(DIALECT !== 'sqlite')(
     'SQLite: a flush stores each (class, day) as one run of ids',
     async () => {
