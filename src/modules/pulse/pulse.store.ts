@@ -146,9 +146,12 @@ const upsertStudentDays = new BulkStatement<ClassStudentDayStatsTable, Database>
       ),
 );
 
-// SQLite: one prepared single-row statement per record, bound with spread arguments. In
-// process, SQLite stores a row faster this way than through multi-row statements, and with
-// no query building in between.
+// SQLite: prepared statements, no query building in between. Records without an event_id go
+// BULK_ROWS to a statement: in process, 1.5 µs a row against 2.0 µs for one row a statement
+// (4,000-row flushes; 20, 100 or 200 rows a statement measured within the noise of 50), and
+// 100-record ingest +11 % in interleaved pairs. Records with one go one at a time, so that
+// each tells whether it was stored.
+const BULK_ROWS = 50;
 const COLUMN_LIST = RECORD_COLUMNS.join(', ');
 const PLACEHOLDERS = RECORD_COLUMNS.map(() => '?').join(', ');
 const sqliteStatements = new WeakMap<SqliteHandle, ReturnType<typeof prepareSqlite>>();
@@ -304,6 +307,10 @@ function prepareSqlite(sqlite: SqliteHandle) {
       'insert into metric_record_runs (class_id, day, first_id, last_id) values (?, ?, ?, ?)',
     ),
     plain: sqlite.prepare(`insert into metric_records (${COLUMN_LIST}) values (${PLACEHOLDERS})`),
+    plainBulk: sqlite.prepare(
+      `insert into metric_records (${COLUMN_LIST}) values ` +
+        Array.from({ length: BULK_ROWS }, () => `(${PLACEHOLDERS})`).join(', '),
+    ),
     keyed: sqlite.prepare(
       `insert into metric_records (${COLUMN_LIST}) values (${PLACEHOLDERS}) ` +
         'on conflict (event_id) where event_id is not null do nothing',
@@ -395,36 +402,69 @@ export async function storeRecords(
     // Stored grouped by (class, day), a group's records take consecutive ids: one run each.
     const runs: MetricRecordRunTable[] = [];
     let run: MetricRecordRunTable | undefined;
-    for (const k of byClassDay(p, which)) {
-      const i = which[k]!;
-      const f = p.flags[i]!;
-      const eventId = p.event_id[i]!;
-      const ts = p.ts[i]!;
-      const res = (eventId === null ? plain : keyed).run(
-        p.class_id[i]!,
-        p.student_id[i]!,
-        f & 1,
-        (f >> 1) & 1,
-        (f >> 2) & 1,
-        (f >> 3) & 1,
-        p.confidence[i]!,
-        ts,
-        eventId,
-        receivedAt,
-      );
-      if (res.changes === 0) continue;
+    /** Record k of `which` was stored with this id: it joins its run. */
+    const storedAs = (k: number, id: number) => {
       stored[k] = 1;
-      const id = Number(res.lastInsertRowid);
       if (id > maxId) maxId = id;
+      const i = which[k]!;
       const classId = p.class_id[i]!;
-      const day = ts.slice(0, 10);
+      const day = p.ts[i]!.slice(0, 10);
       // A run extends only over the very next id, whatever the grouping did.
       if (run && run.last_id === id - 1 && run.class_id === classId && run.day === day) {
         run.last_id = id;
       } else {
         runs.push((run = { class_id: classId, day, first_id: id, last_id: id }));
       }
+    };
+    /** Binds record i's columns into `args` from position `at`. */
+    const bind = (args: unknown[], at: number, i: number) => {
+      const f = p.flags[i]!;
+      args[at] = p.class_id[i]!;
+      args[at + 1] = p.student_id[i]!;
+      args[at + 2] = f & 1;
+      args[at + 3] = (f >> 1) & 1;
+      args[at + 4] = (f >> 2) & 1;
+      args[at + 5] = (f >> 3) & 1;
+      args[at + 6] = p.confidence[i]!;
+      args[at + 7] = p.ts[i]!;
+      args[at + 8] = p.event_id[i]!;
+      args[at + 9] = receivedAt;
+    };
+    const one = new Array<unknown>(RECORD_COLUMNS.length);
+    const many = new Array<unknown>(RECORD_COLUMNS.length * BULK_ROWS);
+    // Records without an event_id cannot conflict: they go BULK_ROWS to a statement, which
+    // gives them the next ids in order (the transaction holds the write lock).
+    const waiting: number[] = [];
+    const insertWaiting = () => {
+      let a = 0;
+      for (; a + BULK_ROWS <= waiting.length; a += BULK_ROWS) {
+        for (let j = 0; j < BULK_ROWS; j++)
+          bind(many, j * RECORD_COLUMNS.length, which[waiting[a + j]!]!);
+        const res = st.plainBulk.run(many);
+        const last = Number(res.lastInsertRowid);
+        if (res.changes !== BULK_ROWS || last !== maxId + BULK_ROWS) {
+          throw new Error(`metric_records: ${BULK_ROWS} rows did not take the next ids`);
+        }
+        for (let j = 0; j < BULK_ROWS; j++) storedAs(waiting[a + j]!, last - BULK_ROWS + 1 + j);
+      }
+      for (; a < waiting.length; a++) {
+        bind(one, 0, which[waiting[a]!]!);
+        storedAs(waiting[a]!, Number(plain.run(one).lastInsertRowid));
+      }
+      waiting.length = 0;
+    };
+    for (const k of byClassDay(p, which)) {
+      const i = which[k]!;
+      if (p.event_id[i] === null) {
+        waiting.push(k);
+        continue;
+      }
+      insertWaiting();
+      bind(one, 0, i);
+      const res = keyed.run(one);
+      if (res.changes > 0) storedAs(k, Number(res.lastInsertRowid));
     }
+    insertWaiting();
     for (const r of runs) st.run.run(r.class_id, r.day, r.first_id, r.last_id);
     if (anyRolled) await addToRolledStudents(trx, ctx.dialect, { afterId: lastId }, rolled);
     // The students' sums go into the writer's memory (see HeldStudentDays).
