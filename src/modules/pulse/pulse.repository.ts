@@ -72,22 +72,19 @@ const studentTotalsQuery = precompiled((q: Q, classId: string) =>
     .select((eb) => ['student_id', ...summed(eb)])
     .groupBy('student_id'),
 );
-const classTotalsQuery = precompiled((q: Q, classId: string) =>
-  q
-    .selectFrom(allTime(q, { one: classId }).as('t'))
-    .select((eb) => [...summed(eb), eb.fn.count<number>('student_id').distinct().as('students')]),
-);
-// SQLite: the same, and whether the students' sums lag the log, in one statement (a read of
-// the class page costs one query less than asking first).
-const classTotalsSqliteQuery = precompiled((q: Q, classId: string) =>
-  q
-    .selectFrom(allTime(q, { one: classId }).as('t'))
-    .select((eb) => [
-      ...summed(eb),
-      eb.fn.count<number>('student_id').distinct().as('students'),
-      lagTo(eb).as('lag_to'),
-    ]),
-);
+// On SQLite with whether the students' sums lag the log, in the same statement (a read of the
+// class page costs one query less than asking first).
+const classTotalsQuery = (withLag: boolean) =>
+  precompiled((q: Q, classId: string) =>
+    q
+      .selectFrom(allTime(q, { one: classId }).as('t'))
+      .select((eb) => [
+        ...summed(eb),
+        eb.fn.count<number>('student_id').distinct().as('students'),
+        withLag ? lagTo(eb).as('lag_to') : sql<number>`0`.as('lag_to'),
+      ]),
+  );
+const classTotalsQueries = { sqlite: classTotalsQuery(true), postgres: classTotalsQuery(false) };
 const studentSumsInDaysQuery = precompiled(
   (q: Q, classId: string, dayFrom: string | null, dayTo: string | null) => {
     let query = q
@@ -169,8 +166,7 @@ export async function classTotals(
   dialect: Dialect,
   classId: string,
 ): Promise<TotalSums & { lag_to?: number }> {
-  const query = dialect === 'sqlite' ? classTotalsSqliteQuery : classTotalsQuery;
-  return (await query(q, classId))[0]!;
+  return (await classTotalsQueries[dialect](q, classId))[0]!;
 }
 
 /** Sums per student over whole UTC days [dayFrom, dayTo); null bounds are open. */

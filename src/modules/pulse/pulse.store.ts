@@ -251,8 +251,7 @@ async function takeHeld(
     if (h.taken === taken) h.through = through;
   };
   if (intact) return known;
-  if (line < lastId) await addToStudentDays(trx, 'sqlite', { afterId: line });
-  if (line !== lastId) st.setSummedThrough.run(lastId);
+  await settleFromLog(trx);
   restartHeld(h, lastId);
   return known;
 }
