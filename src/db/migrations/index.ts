@@ -11,6 +11,7 @@ import * as learningKeys from './2026_12_01_100000_learning_keys.ts';
 import * as classDayStats from './2026_12_02_090000_class_day_stats.ts';
 import * as metricRecordRuns from './2026_12_03_090000_metric_record_runs.ts';
 import * as studentDaysLine from './2026_12_03_140000_student_days_line.ts';
+import * as runsLine from './2026_12_04_090000_runs_line.ts';
 
 /** Every migration, in order. Append only: never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_090000_class_day_stats': classDayStats,
   '2026_12_03_090000_metric_record_runs': metricRecordRuns,
   '2026_12_03_140000_student_days_line': studentDaysLine,
+  '2026_12_04_090000_runs_line': runsLine,
 };

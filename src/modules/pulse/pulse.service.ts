@@ -90,9 +90,9 @@ export class PulseService {
   ) {}
 
   /**
-   * SQLite: before a read of the students' daily sums, has the writer add the records they
-   * lack yet (the writer holds them for up to a second, see pulse.store.ts), so that an answer
-   * counts every record committed before it was asked for.
+   * SQLite: before a read of the students' daily sums or of the log through its runs, has the
+   * writer add the records they lack yet (the writer holds them for up to a second, see
+   * pulse.store.ts), so that an answer counts every record committed before it was asked for.
    */
   private async settled(): Promise<void> {
     if (this.dialect !== 'sqlite') return;
@@ -134,14 +134,13 @@ export class PulseService {
     const add = (rows: repo.StudentSums[]) => {
       for (const { student_id, ...s } of rows) out.set(student_id, merge(out.get(student_id), s));
     };
+    await this.settled();
     if (w.from === null && w.to === null) {
-      await this.settled();
       add(await repo.studentTotals(this.db, classId));
       return out;
     }
     const plan = planWindow(w);
     if (!plan.noWholeDays) {
-      await this.settled();
       add(await repo.studentSumsInDays(this.db, classId, plan.dayFrom, plan.dayTo));
     }
     for (const e of plan.edges)
@@ -162,6 +161,7 @@ export class PulseService {
         days.set(day, { sums: merge(undefined, s), students: Number(students) });
       }
     }
+    // The edges read the log through its runs: mastery() has settled them (studentSums).
     for (const e of plan.edges) {
       const rows = await repo.studentSumsInRange(this.db, this.dialect, classId, e.from, e.to);
       if (rows.length === 0) continue;
@@ -292,6 +292,8 @@ export class PulseService {
   async export(classId: string, q: WindowQuery, format: 'csv' | 'ndjson'): Promise<Readable> {
     const w = windowOf(q);
     await this.requireClass(classId);
+    // Every record committed before the request is in the runs the export reads.
+    await this.settled();
     const { db, dialect } = this;
     // Day by day (the days with records, from the daily sums), each in pages.
     async function* rows() {

@@ -7,9 +7,9 @@
  * days before pulse_rollup.rolled_before; class_day_stats holds them by (class, day) with the
  * set of the day's students. So a record of today, the common case, updates two projection
  * rows (its student's day and its class's day); a record of an earlier day updates three.
- * On SQLite the writer holds the students' day sums of its newest records in memory and adds
- * them about once a second (see HeldStudentDays); readers of those sums first have it add
- * what is missing (settleStudentDays).
+ * On SQLite the writer holds the students' day sums and the log's runs of its newest records
+ * in memory and writes them about once a second (see HeldRows); readers of those tables first
+ * have it write what is missing (settleHeld).
  */
 import { type Kysely, sql } from 'kysely';
 import { bitmapOf } from '../../db/bitmap.ts';
@@ -163,54 +163,60 @@ function statementsOf(sqlite: SqliteHandle): ReturnType<typeof prepareSqlite> {
 }
 
 /**
- * SQLite: the students' daily sums of the records a writer stored lately, not yet in
- * class_student_day_stats. Upserting a flush's student rows was the costliest part of
- * storing records (about as many rows as records, each dearer than the record's own insert);
- * held here, each student's day is written once per HOLD_MS however many flushes touched it.
+ * SQLite: what a writer's latest flushes add to two projections, not yet written: the
+ * students' daily sums (class_student_day_stats) and the log's runs (metric_record_runs).
+ * Upserting a flush's student rows was the costliest part of storing records (about as many
+ * rows as records, each dearer than the record's own insert); and when requests are small, a
+ * flush's runs are about one per record, each an insert at its own place in the runs table.
+ * Held here, a student's day is written once per HOLD_MS however many flushes touched it, and
+ * the runs go in together, in key order.
  *
- * The memory holds the sums of the log's records with ids in (from, through]. It is used only
- * while `from` is the table's line (pulse_student_days) and `through` the log's last id, both
+ * The memory holds what the log's records with ids in (from, through] add. It is used only
+ * while `from` is the tables' line (pulse_student_days) and `through` the log's last id, both
  * read inside the writing transaction: when another process stored or summed records
  * meanwhile, or after a failed transaction (`through` is NaN while one is open), it is
- * dropped and the records past the line are summed from the log instead.
+ * dropped and the records past the line are summed, and their runs derived, from the log.
  */
-interface HeldStudentDays {
+interface HeldRows {
   from: number;
   through: number;
   /** counts the transactions that took the memory: only the last may mark it known again */
   taken: number;
   /** class → day → student → sums */
   sums: Map<string, Map<string, Map<string, ClassStudentDayStatsTable>>>;
+  /** the runs of the records, in id order */
+  runs: MetricRecordRunTable[];
+  /** student-day rows plus runs held */
   size: number;
   /** performance.now() when the memory was last emptied */
   since: number;
 }
 
-/** Held sums are written out once they are this old (ms), or this many. */
+/** Held rows are written out once they are this old (ms), or this many. */
 const HOLD_MS = 1_000;
 const HOLD_MAX = 50_000;
-const heldSums = new WeakMap<SqliteHandle, HeldStudentDays>();
+const heldRows = new WeakMap<SqliteHandle, HeldRows>();
 
-function heldOf(sqlite: SqliteHandle): HeldStudentDays {
-  let h = heldSums.get(sqlite);
-  if (!h)
-    heldSums.set(
-      sqlite,
-      (h = { from: NaN, through: NaN, taken: 0, sums: new Map(), size: 0, since: 0 }),
-    );
+function heldOf(sqlite: SqliteHandle): HeldRows {
+  let h = heldRows.get(sqlite);
+  if (!h) {
+    h = { from: NaN, through: NaN, taken: 0, sums: new Map(), runs: [], size: 0, since: 0 };
+    heldRows.set(sqlite, h);
+  }
   return h;
 }
 
 /** Empties the memory: it now starts after log id `line`. */
-function restartHeld(h: HeldStudentDays, line: number): void {
+function restartHeld(h: HeldRows, line: number): void {
   h.from = line;
   h.sums = new Map();
+  h.runs = [];
   h.size = 0;
   h.since = performance.now();
 }
 
 /** The held sums of a class's day, by student. */
-function heldDay(h: HeldStudentDays, classId: string, day: string) {
+function heldDay(h: HeldRows, classId: string, day: string) {
   let days = h.sums.get(classId);
   if (!days) h.sums.set(classId, (days = new Map()));
   let students = days.get(day);
@@ -218,8 +224,26 @@ function heldDay(h: HeldStudentDays, classId: string, day: string) {
   return students;
 }
 
-/** Adds the held sums to class_student_day_stats and moves the line to `through`. */
-function writeHeld(st: ReturnType<typeof prepareSqlite>, h: HeldStudentDays, through: number) {
+/**
+ * Adds the held sums to class_student_day_stats and the held runs to metric_record_runs, and
+ * moves the line to `through`.
+ */
+function writeHeld(st: ReturnType<typeof prepareSqlite>, h: HeldRows, through: number) {
+  // In key order, each run joined to the next when it goes on over the very next id (two
+  // flushes in a row may end and begin with the same class and day).
+  const runs = h.runs.sort(
+    (a, b) => byText(a.class_id, b.class_id) || byText(a.day, b.day) || a.first_id - b.first_id,
+  );
+  for (let k = 0; k < runs.length;) {
+    const r = runs[k]!;
+    let last = r.last_id;
+    for (k++; k < runs.length; k++) {
+      const n = runs[k]!;
+      if (n.first_id !== last + 1 || n.class_id !== r.class_id || n.day !== r.day) break;
+      last = n.last_id;
+    }
+    st.run.run(r.class_id, r.day, r.first_id, last);
+  }
   for (const days of h.sums.values()) {
     for (const students of days.values()) {
       for (const r of students.values()) {
@@ -233,14 +257,14 @@ function writeHeld(st: ReturnType<typeof prepareSqlite>, h: HeldStudentDays, thr
 
 /**
  * SQLite, inside a writing transaction: makes the memory hold exactly the records past the
- * table's line (see HeldStudentDays), summing from the log those it lacks. Marks it unknown
+ * tables' line (see HeldRows), taking from the log those it lacks. Marks it unknown
  * until the caller's transaction commits; returns what to call then, with the log's last id:
  * it marks the memory known again, unless another transaction has taken it since.
  */
 async function takeHeld(
   trx: Q,
   st: ReturnType<typeof prepareSqlite>,
-  h: HeldStudentDays,
+  h: HeldRows,
   lastId: number,
 ): Promise<(through: number) => void> {
   const line = st.summedThrough.get() as number;
@@ -257,11 +281,11 @@ async function takeHeld(
 }
 
 /**
- * SQLite, run by the writer in a transaction of its own: class_student_day_stats then holds
- * every record of the log, from the writer's memory or from the log. Readers of the table
- * ask for it first (PulseService), when the line lags the log.
+ * SQLite, run by the writer in a transaction of its own: class_student_day_stats and
+ * metric_record_runs then hold every record of the log, from the writer's memory or from the
+ * log. Readers of those tables ask for it first (PulseService), when the line lags the log.
  */
-export async function settleStudentDays(
+export async function settleHeld(
   trx: Q,
   sqlite: SqliteHandle,
 ): Promise<{ through: number; committed: () => void }> {
@@ -275,16 +299,20 @@ export async function settleStudentDays(
 
 /**
  * SQLite, on any connection inside a transaction: adds the log's records past the line to
- * class_student_day_stats from the log itself (a writer's memory of them is dropped when it
- * sees the line moved). For the rare writers that need the table whole: the roll-up and a
- * class's rebuild.
+ * class_student_day_stats and their runs to metric_record_runs, from the log itself (a
+ * writer's memory of them is dropped when it sees the line moved). For the rare writers that
+ * need the tables whole: the roll-up, a class's rebuild, the runs' rederivation. Returns the
+ * line, now the log's last id.
  */
-async function settleFromLog(q: Q): Promise<void> {
+async function settleFromLog(q: Q): Promise<number> {
   const { rows } = await sql<{ line: number; last: number }>`select
       (select summed_through from pulse_student_days where id = 1) as line,
       coalesce((select max(id) from metric_records), 0) as last`.execute(q);
   const { line, last } = rows[0]!;
-  if (line < last) await addToStudentDays(q, 'sqlite', { afterId: line });
+  if (line < last) {
+    await addToStudentDays(q, 'sqlite', { afterId: line });
+    await deriveRuns(q, line, last);
+  }
   if (line !== last) {
     await q
       .updateTable('pulse_student_days')
@@ -292,6 +320,7 @@ async function settleFromLog(q: Q): Promise<void> {
       .where('id', '=', 1)
       .execute();
   }
+  return last;
 }
 function prepareSqlite(sqlite: SqliteHandle) {
   return {
@@ -464,9 +493,10 @@ export async function storeRecords(
       if (res.changes > 0) storedAs(k, Number(res.lastInsertRowid));
     }
     insertWaiting();
-    for (const r of runs) st.run.run(r.class_id, r.day, r.first_id, r.last_id);
+    for (const r of runs) held.runs.push(r);
+    held.size += runs.length;
     if (anyRolled) await addToRolledStudents(trx, ctx.dialect, { afterId: lastId }, rolled);
-    // The students' sums go into the writer's memory (see HeldStudentDays).
+    // The students' sums and the runs go into the writer's memory (see HeldRows).
     const { classDays, committed } = await dailyRows(trx, ctx, p, which, stored, held);
     if (held.size >= HOLD_MAX || performance.now() - held.since >= HOLD_MS) {
       writeHeld(st, held, maxId);
@@ -604,7 +634,7 @@ async function dailyRows(
   p: PackedRecords,
   which: number[],
   stored: Uint8Array,
-  held?: HeldStudentDays,
+  held?: HeldRows,
 ): Promise<{
   classDays: ClassDayStatsTable[];
   studentDays: ClassStudentDayStatsTable[];
@@ -789,32 +819,39 @@ export async function rebuildClass(q: Q, dialect: Dialect, classId: string): Pro
 const RUN_CHUNK = 100_000;
 
 /**
+ * SQLite: replaces the runs of the log's records with ids in (after, through] by runs derived
+ * from the records themselves, in id order: within a (class, day), a stretch of consecutive
+ * ids is a run, cut at the range's edges. No run may reach into the range from before it (the
+ * writer starts a run within one transaction, and a range starts after a transaction's last id).
+ */
+async function deriveRuns(q: Q, after: number, through: number): Promise<void> {
+  await sql`delete from metric_record_runs
+    where first_id > ${after} and first_id <= ${through}`.execute(q);
+  await sql`insert into metric_record_runs (class_id, day, first_id, last_id)
+    select class_id, day, min(id), max(id) from (
+      select id, class_id, ${DAY_OF_TS} as day,
+        id - row_number() over (partition by class_id, ${DAY_OF_TS} order by id) as stretch
+      from metric_records where id > ${after} and id <= ${through})
+    group by class_id, day, stretch`.execute(q);
+}
+
+/**
  * SQLite: derives the log's runs again from the records themselves, a range of ids per
- * transaction, in id order: within a (class, day), a stretch of consecutive ids is a run, cut
- * at the range's edge. A range replaces the runs that start in it; those that started before
- * were derived by the ranges before, so none reaches into it. Records that some other program
- * stored without their runs (an older server on the same file, a hand-made insert) are found
- * again after this. Records stored meanwhile lie past the last range and come with their runs.
+ * transaction (see deriveRuns). Records that some other program stored without their runs (an
+ * older server on the same file, a hand-made insert) are found again after this. The records
+ * past the line go first, in one transaction that moves the line (so that a writer's memory of
+ * them is dropped); records stored meanwhile lie past it and come with their runs.
  */
 export async function rederiveRuns(db: Q, chunk = RUN_CHUNK): Promise<void> {
-  const ids = await db
+  const line = await db.transaction().execute((trx) => settleFromLog(trx));
+  const first = await db
     .selectFrom('metric_records')
-    .select((eb) => [eb.fn.min('id').as('first'), eb.fn.max('id').as('last')])
+    .select((eb) => eb.fn.min('id').as('first'))
     .executeTakeFirst();
-  if (ids?.first === null || ids?.first === undefined) return;
-  const last = Number(ids.last);
-  for (let from = Number(ids.first); from <= last; from += chunk) {
-    const to = Math.min(from + chunk, last + 1);
-    await db.transaction().execute(async (trx) => {
-      await sql`delete from metric_record_runs
-        where first_id >= ${from} and first_id < ${to}`.execute(trx);
-      await sql`insert into metric_record_runs (class_id, day, first_id, last_id)
-        select class_id, day, min(id), max(id) from (
-          select id, class_id, ${DAY_OF_TS} as day,
-            id - row_number() over (partition by class_id, ${DAY_OF_TS} order by id) as stretch
-          from metric_records where id >= ${from} and id < ${to})
-        group by class_id, day, stretch`.execute(trx);
-    });
+  if (first?.first === null || first?.first === undefined) return;
+  for (let from = Number(first.first) - 1; from < line; from += chunk) {
+    const to = Math.min(from + chunk, line);
+    await db.transaction().execute((trx) => deriveRuns(trx, from, to));
   }
 }
 

@@ -93,7 +93,9 @@ export interface ClassRosterTable {
 /**
  * SQLite only: where the log holds a class's records of a UTC day. The writer stores each
  * flush grouped by (class, day), so a group takes the consecutive ids [first_id, last_id];
- * every record is in exactly one run. (PostgreSQL indexes the log by class and day instead.)
+ * every record up to the line of pulse_student_days is in exactly one run (the writer holds
+ * the runs of newer records for a while, as their students' sums). (PostgreSQL indexes the
+ * log by class and day instead.)
  * This holds because records are never deleted, so an id is never given twice; a program
  * that stores records without their runs leaves them unfound until `learntwin recompute`,
  * which derives the runs again (rederiveRuns in pulse.store.ts).
@@ -113,10 +115,11 @@ export interface PulseRollupTable {
 }
 
 /**
- * SQLite only: class_student_day_stats holds the sums of the log's records with ids up to
- * `summed_through`. The writer adds the newer ones from its memory about once a second under
- * load, and once intake has been quiet for a second; a reader of the sums first has the
- * writer add any still missing (pulse.store.ts, settleStudentDays).
+ * SQLite only: class_student_day_stats holds the sums, and metric_record_runs the runs, of the
+ * log's records with ids up to `summed_through`. The writer adds the newer ones from its
+ * memory about once a second under load, and once intake has been quiet for a second; a
+ * reader of those tables first has the writer add any still missing (pulse.store.ts,
+ * settleHeld).
  */
 export interface PulseStudentDaysTable {
   id: number;

@@ -104,8 +104,8 @@ export async function writeRecords(ctx: WriteContext, p: PackedRecords): Promise
 }
 
 /**
- * SQLite: adds every stored record still missing from the students' daily sums (see
- * settleStudentDays), for a reader of those sums; returns the log id they now hold the
+ * SQLite: adds every stored record still missing from the students' daily sums and the log's
+ * runs (see settleHeld), for a reader of those tables; returns the log id they now hold the
  * records through (Infinity elsewhere: there they hold every record at once).
  */
 export async function settleRecords(ctx: WriteContext, _input: null): Promise<number> {
@@ -113,7 +113,7 @@ export async function settleRecords(ctx: WriteContext, _input: null): Promise<nu
   if (!sqlite) return Infinity;
   const { through, committed } = await ctx.db
     .transaction()
-    .execute((trx) => store.settleStudentDays(trx, sqlite));
+    .execute((trx) => store.settleHeld(trx, sqlite));
   committed();
   return through;
 }

@@ -58,6 +58,7 @@ describe(`migration ${MIGRATION} (${DIALECT})`, () => {
     const down = await migrator.migrateTo('2026_12_01_100000_learning_keys');
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => [r.migrationName, r.direction])).toEqual([
+      ['2026_12_04_090000_runs_line', 'Down'],
       ['2026_12_03_140000_student_days_line', 'Down'],
       ['2026_12_03_090000_metric_record_runs', 'Down'],
       [MIGRATION, 'Down'],
