@@ -34,8 +34,9 @@ export function recordsOf(body: unknown): unknown[] {
 
 /**
  * How long intake must have been quiet before the writer is asked to write out the students'
- * sums it holds (on SQLite it holds them for about a second, see pulse.store.ts), so that the
- * table is whole for whoever reads the file without asking the writer first.
+ * sums and the log's runs it holds (on SQLite it holds them for about a second, see
+ * pulse.store.ts), so that the tables are whole for whoever reads the file without asking the
+ * writer first.
  */
 const QUIET_MS = 1_000;
 
@@ -119,9 +120,9 @@ export class PulseIngest {
   }
 
   /**
-   * Finishes every pending write (for shutdown), and leaves the students' daily sums whole
-   * (on SQLite the writer holds the newest for a while): a program reading the file next
-   * need not add them.
+   * Finishes every pending write (for shutdown), and leaves the students' daily sums and the
+   * log's runs whole (on SQLite the writer holds the newest for a while): a program reading
+   * the file next need not add them.
    */
   async close(): Promise<void> {
     await this.writer.drain();

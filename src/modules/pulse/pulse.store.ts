@@ -184,11 +184,11 @@ interface HeldRows {
   taken: number;
   /** class → day → student → sums */
   sums: Map<string, Map<string, Map<string, ClassStudentDayStatsTable>>>;
-  /** the runs of the records, in id order */
+  /** the runs of the records (sorted into key order when written out) */
   runs: MetricRecordRunTable[];
   /** student-day rows plus runs held */
   size: number;
-  /** performance.now() when the memory was last emptied */
+  /** performance.now() when the memory got its first row since it was last emptied */
   since: number;
 }
 
@@ -426,6 +426,8 @@ export async function storeRecords(
     const lastId = (st.lastId.get() as number | null) ?? 0;
     const held = heldOf(ctx.sqlite);
     const known = await takeHeld(trx, st, held, lastId);
+    // The memory's age counts from its first row.
+    if (held.size === 0) held.since = performance.now();
     let maxId = lastId;
     // Stored grouped by (class, day), a group's records take consecutive ids: one run each.
     const runs: MetricRecordRunTable[] = [];
@@ -821,10 +823,14 @@ const RUN_CHUNK = 100_000;
 /**
  * SQLite: replaces the runs of the log's records with ids in (after, through] by runs derived
  * from the records themselves, in id order: within a (class, day), a stretch of consecutive
- * ids is a run, cut at the range's edges. No run may reach into the range from before it (the
- * writer starts a run within one transaction, and a range starts after a transaction's last id).
+ * ids is a run, cut at the range's edges. A run from before the range that reaches into it is
+ * cut at its edge first (none does when `after` is the line, which no run crosses, or the end
+ * of the range before, whose runs were cut there; an earlier version's derivation, stopped
+ * halfway, might have left one).
  */
 async function deriveRuns(q: Q, after: number, through: number): Promise<void> {
+  await sql`update metric_record_runs set last_id = ${after}
+    where first_id <= ${after} and last_id > ${after}`.execute(q);
   await sql`delete from metric_record_runs
     where first_id > ${after} and first_id <= ${through}`.execute(q);
   await sql`insert into metric_record_runs (class_id, day, first_id, last_id)

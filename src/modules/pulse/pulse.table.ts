@@ -96,9 +96,12 @@ export interface ClassRosterTable {
  * every record up to the line of pulse_student_days is in exactly one run (the writer holds
  * the runs of newer records for a while, as their students' sums). (PostgreSQL indexes the
  * log by class and day instead.)
- * This holds because records are never deleted, so an id is never given twice; a program
- * that stores records without their runs leaves them unfound until `learntwin recompute`,
- * which derives the runs again (rederiveRuns in pulse.store.ts).
+ * This holds because records are never deleted, so an id is never given twice. Records past
+ * the line that lack their runs (stored by another process, or held by a writer that
+ * stopped) get them from the log at the next flush or read; a program that stores records
+ * without their runs while moving the line (a server of an earlier version on the same file)
+ * or below it leaves them unfound until `learntwin recompute`, which derives the runs again
+ * (rederiveRuns in pulse.store.ts).
  */
 export interface MetricRecordRunTable {
   class_id: string;

@@ -243,8 +243,9 @@ describe(`the students' daily sums (${DIALECT})`, () => {
     'SQLite: leave out the sums of a flush whose transaction failed',
     async () => {
       const db = t.database.db;
-      await sql`create trigger refuse_boom before insert on metric_records
-        when new.student_id = 'boom' begin select raise(abort, 'refused'); end`.execute(db);
+      // Refused when the flush writes its class-day rows, after its sums and runs are held.
+      await sql`create trigger refuse_boom before insert on class_day_stats
+        when new.class_id = 'boom' begin select raise(abort, 'refused'); end`.execute(db);
       try {
         const good: ValidRecord = {
           class_id: 'line0',
@@ -257,11 +258,12 @@ describe(`the students' daily sums (${DIALECT})`, () => {
           ts: `${DAY}T12:00:00.000Z`,
           event_id: null,
         };
-        // One flush: the good record is stored and summed, then the transaction fails.
+        // One flush: both records are stored, their sums and runs held, then the transaction
+        // fails.
         await expect(
           t.database.writer.run(
             'pulse.records',
-            packRecords([[good], [{ ...good, student_id: 'boom' }]]),
+            packRecords([[good], [{ ...good, class_id: 'boom' }]]),
           ),
         ).rejects.toThrow(/refused/);
       } finally {
@@ -270,6 +272,69 @@ describe(`the students' daily sums (${DIALECT})`, () => {
       await post(t.app, '/api/v1/metrics', batch(23));
       await expectAnswersCountEveryRecord();
       expect(await countsByStudent('line0')).not.toHaveProperty('rolled-back');
+      expect((await t.app.inject('/api/v1/classes/boom/export')).statusCode).toBe(404);
+      await expectTablesEqualLog(db);
+    },
+  );
+
+  it.skipIf(DIALECT !== 'sqlite')(
+    'SQLite: a run reaching past the line is cut there when the records past it get theirs',
+    async () => {
+      const db = t.database.db;
+      const one = (k: number): ValidRecord => ({
+        class_id: 'straddle',
+        student_id: `st${k}`,
+        stuck: 1,
+        got_it: 0,
+        pause: 0,
+        example: 0,
+        confidence: 4,
+        ts: `${DAY}T15:0${k}:00.000Z`,
+        event_id: null,
+      });
+      await t.database.writer.run('pulse.records', packRecords([[one(0), one(1)]]));
+      await countsByStudent('straddle');
+      // Two more of the class stored by another process, which exits holding their runs; and
+      // the class's run stretched over the first of them, as a derivation by an earlier
+      // version, stopped halfway, might have left it.
+      const other = createDatabase({ url: t.database.location, sqliteSynchronous: 'NORMAL' });
+      await other.writer.run('pulse.records', packRecords([[one(2), one(3)]]));
+      await other.close();
+      await sql`update metric_record_runs set last_id = last_id + 1
+        where class_id = 'straddle'`.execute(db);
+      expect(await countsFromLog('straddle', 'export')).toEqual({ st0: 1, st1: 1, st2: 1, st3: 1 });
+      await expectTablesEqualLog(db);
+    },
+  );
+
+  it.skipIf(DIALECT !== 'sqlite')(
+    'SQLite: flushes in a row of one class and day make one run',
+    async () => {
+      const db = t.database.db;
+      await countsByStudent('line0');
+      const one = (k: number): ValidRecord => ({
+        class_id: 'joined',
+        student_id: `j${k % 3}`,
+        stuck: 0,
+        got_it: 1,
+        pause: 0,
+        example: 1,
+        confidence: 7,
+        ts: `${DAY}T14:0${k}:00.000Z`,
+        event_id: null,
+      });
+      // Three flushes, nothing stored between them: their records take consecutive ids.
+      for (const k of [0, 2, 4]) {
+        await t.database.writer.run('pulse.records', packRecords([[one(k), one(k + 1)]]));
+      }
+      expect(Object.values(await countsFromLog('joined', 'export'))).toHaveLength(3);
+      const runs = await db
+        .selectFrom('metric_record_runs')
+        .select(['first_id', 'last_id'])
+        .where('class_id', '=', 'joined')
+        .execute();
+      expect(runs).toHaveLength(1);
+      expect(runs[0]!.last_id - runs[0]!.first_id).toBe(5);
       await expectTablesEqualLog(db);
     },
   );
@@ -329,7 +394,7 @@ describe(`the students' daily sums (${DIALECT})`, () => {
   );
   if (DIALECT !== 'sqlite') {
     console.warn(
-      "student-days-line.test.ts: 5 tests skipped: PostgreSQL adds each flush's student sums at once and has no runs, it holds none",
+      "student-days-line.test.ts: 7 tests skipped: PostgreSQL adds each flush's student sums at once and has no runs, it holds none",
     );
   }
 
