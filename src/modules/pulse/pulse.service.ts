@@ -85,7 +85,10 @@ export class PulseService {
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
     private readonly thresholds: RuleThresholds,
-    /** the database's writer: on SQLite it adds the newest records to the students' sums and the log's runs */
+    /**
+     * the database's writer: on SQLite it adds the newest records to the students' sums and
+     * the log's runs
+     */
     private readonly writer: Writer,
   ) {}
 
@@ -101,8 +104,8 @@ export class PulseService {
 
   /**
    * Has the writer add the log's records through id `last` to the students' sums and the
-   * log's runs (0: none lag). Readers that come meanwhile share one settling; one that saw records the shared one
-   * did not cover (committed after it ran) waits for the next.
+   * log's runs (0: none lag). Readers that come meanwhile share one settling; one that saw
+   * records the shared one did not cover (committed after it ran) waits for the next.
    */
   private async settleThrough(last: number): Promise<void> {
     while (last > 0) {

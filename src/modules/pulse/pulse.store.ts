@@ -429,8 +429,8 @@ export async function storeRecords(
     // The memory's age counts from its first row.
     if (held.size === 0) held.since = performance.now();
     let maxId = lastId;
-    // Stored grouped by (class, day), a group's records take consecutive ids: one run each.
-    const runs: MetricRecordRunTable[] = [];
+    // Stored grouped by (class, day), a group's records take consecutive ids: one run each,
+    // held in the writer's memory (see HeldRows).
     let run: MetricRecordRunTable | undefined;
     /** Record k of `which` was stored with this id: it joins its run. */
     const storedAs = (k: number, id: number) => {
@@ -443,7 +443,8 @@ export async function storeRecords(
       if (run && run.last_id === id - 1 && run.class_id === classId && run.day === day) {
         run.last_id = id;
       } else {
-        runs.push((run = { class_id: classId, day, first_id: id, last_id: id }));
+        held.runs.push((run = { class_id: classId, day, first_id: id, last_id: id }));
+        held.size++;
       }
     };
     /** Binds record i's columns into `args` from position `at`. */
@@ -495,8 +496,6 @@ export async function storeRecords(
       if (res.changes > 0) storedAs(k, Number(res.lastInsertRowid));
     }
     insertWaiting();
-    for (const r of runs) held.runs.push(r);
-    held.size += runs.length;
     if (anyRolled) await addToRolledStudents(trx, ctx.dialect, { afterId: lastId }, rolled);
     // The students' sums and the runs go into the writer's memory (see HeldRows).
     const { classDays, committed } = await dailyRows(trx, ctx, p, which, stored, held);

@@ -33,6 +33,26 @@ afterAll(() => t.close());
 
 const DAY = '2026-06-10';
 
+/** A record as the writer stores it (checked and normalised); flags 0 unless given. */
+function checked(
+  r: Pick<ValidRecord, 'class_id' | 'student_id' | 'confidence' | 'ts'> & Partial<ValidRecord>,
+): ValidRecord {
+  return { stuck: 0, got_it: 0, pause: 0, example: 0, event_id: null, ...r };
+}
+
+/**
+ * Stores one flush through another process's writer on the same file, which then exits
+ * without writing what it holds (as after a crash): the records lack their sums and runs.
+ */
+async function storeElsewhere(records: ValidRecord[]): Promise<void> {
+  const other = createDatabase({ url: t.database.location, sqliteSynchronous: 'NORMAL' });
+  try {
+    await other.writer.run('pulse.records', packRecords([records]));
+  } finally {
+    await other.close();
+  }
+}
+
 /** Records of two classes and four students each, on DAY, confidences whole numbers. */
 function batch(seed: number, n = 12): Record<string, unknown>[] {
   return Array.from({ length: n }, (_, k) => {
@@ -199,20 +219,17 @@ describe(`the students' daily sums (${DIALECT})`, () => {
       await post(t.app, '/api/v1/metrics', batch(20));
       // Another process on the same file stores records through its own writer and exits
       // without adding them to the students' sums (as after a crash).
-      const other = createDatabase({ url: t.database.location, sqliteSynchronous: 'NORMAL' });
-      const outside: ValidRecord[] = [0, 1, 2].map((k) => ({
-        class_id: 'line1',
-        student_id: `outside${k}`,
-        stuck: 1,
-        got_it: 0,
-        pause: 0,
-        example: 0,
-        confidence: 2,
-        ts: `${DAY}T11:0${k}:00.000Z`,
-        event_id: null,
-      }));
-      await other.writer.run('pulse.records', packRecords([outside]));
-      await other.close();
+      await storeElsewhere(
+        [0, 1, 2].map((k) =>
+          checked({
+            class_id: 'line1',
+            student_id: `outside${k}`,
+            stuck: 1,
+            confidence: 2,
+            ts: `${DAY}T11:0${k}:00.000Z`,
+          }),
+        ),
+      );
       // This server's writer holds sums that no longer start at the line: it must not add
       // them on top of the log's.
       await post(t.app, '/api/v1/metrics', batch(21));
@@ -247,17 +264,13 @@ describe(`the students' daily sums (${DIALECT})`, () => {
       await sql`create trigger refuse_boom before insert on class_day_stats
         when new.class_id = 'boom' begin select raise(abort, 'refused'); end`.execute(db);
       try {
-        const good: ValidRecord = {
+        const good = checked({
           class_id: 'line0',
           student_id: 'rolled-back',
-          stuck: 0,
           got_it: 1,
-          pause: 0,
-          example: 0,
           confidence: 9,
           ts: `${DAY}T12:00:00.000Z`,
-          event_id: null,
-        };
+        });
         // One flush: both records are stored, their sums and runs held, then the transaction
         // fails.
         await expect(
@@ -281,25 +294,20 @@ describe(`the students' daily sums (${DIALECT})`, () => {
     'SQLite: a run reaching past the line is cut there when the records past it get theirs',
     async () => {
       const db = t.database.db;
-      const one = (k: number): ValidRecord => ({
-        class_id: 'straddle',
-        student_id: `st${k}`,
-        stuck: 1,
-        got_it: 0,
-        pause: 0,
-        example: 0,
-        confidence: 4,
-        ts: `${DAY}T15:0${k}:00.000Z`,
-        event_id: null,
-      });
+      const one = (k: number) =>
+        checked({
+          class_id: 'straddle',
+          student_id: `st${k}`,
+          stuck: 1,
+          confidence: 4,
+          ts: `${DAY}T15:0${k}:00.000Z`,
+        });
       await t.database.writer.run('pulse.records', packRecords([[one(0), one(1)]]));
       await countsByStudent('straddle');
       // Two more of the class stored by another process, which exits holding their runs; and
       // the class's run stretched over the first of them, as a derivation by an earlier
       // version, stopped halfway, might have left it.
-      const other = createDatabase({ url: t.database.location, sqliteSynchronous: 'NORMAL' });
-      await other.writer.run('pulse.records', packRecords([[one(2), one(3)]]));
-      await other.close();
+      await storeElsewhere([one(2), one(3)]);
       await sql`update metric_record_runs set last_id = last_id + 1
         where class_id = 'straddle'`.execute(db);
       expect(await countsFromLog('straddle', 'export')).toEqual({ st0: 1, st1: 1, st2: 1, st3: 1 });
@@ -312,17 +320,15 @@ describe(`the students' daily sums (${DIALECT})`, () => {
     async () => {
       const db = t.database.db;
       await countsByStudent('line0');
-      const one = (k: number): ValidRecord => ({
-        class_id: 'joined',
-        student_id: `j${k % 3}`,
-        stuck: 0,
-        got_it: 1,
-        pause: 0,
-        example: 1,
-        confidence: 7,
-        ts: `${DAY}T14:0${k}:00.000Z`,
-        event_id: null,
-      });
+      const one = (k: number) =>
+        checked({
+          class_id: 'joined',
+          student_id: `j${k % 3}`,
+          got_it: 1,
+          example: 1,
+          confidence: 7,
+          ts: `${DAY}T14:0${k}:00.000Z`,
+        });
       // Three flushes, nothing stored between them: their records take consecutive ids.
       for (const k of [0, 2, 4]) {
         await t.database.writer.run('pulse.records', packRecords([[one(k), one(k + 1)]]));
@@ -362,20 +368,18 @@ describe(`the students' daily sums (${DIALECT})`, () => {
       // Records past the line without their runs, as a server that crashed leaves them: one
       // stored through another writer, which exits without writing what it holds. (Migrations
       // run before a server starts; this one's writer holds nothing the line has not seen.)
-      const other = createDatabase({ url: t.database.location, sqliteSynchronous: 'NORMAL' });
-      const crashed: ValidRecord[] = [0, 1].map((k) => ({
-        class_id: 'line0',
-        student_id: `crashed${k}`,
-        stuck: 0,
-        got_it: 1,
-        pause: 1,
-        example: 0,
-        confidence: 6,
-        ts: `${DAY}T13:0${k}:00.000Z`,
-        event_id: null,
-      }));
-      await other.writer.run('pulse.records', packRecords([crashed]));
-      await other.close();
+      await storeElsewhere(
+        [0, 1].map((k) =>
+          checked({
+            class_id: 'line0',
+            student_id: `crashed${k}`,
+            got_it: 1,
+            pause: 1,
+            confidence: 6,
+            ts: `${DAY}T13:0${k}:00.000Z`,
+          }),
+        ),
+      );
       expect(await runsExact(db)).toBe(false);
       const migrator = await testMigrator(db);
       const down = await migrator.migrateTo('2026_12_03_140000_student_days_line');
