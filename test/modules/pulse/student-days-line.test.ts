@@ -53,6 +53,23 @@ async function storeElsewhere(records: ValidRecord[]): Promise<void> {
   }
 }
 
+/**
+ * Runs `fn` with `t` an app of its own, whose intake has stored nothing yet. Once intake has
+ * been quiet for a second, an app's writer writes out what it holds by itself: in the shared
+ * app, after an earlier test's requests, that could come between a test's setting up what a
+ * crash leaves and its looking at it, and repair it first.
+ */
+async function onAppOfItsOwn(fn: () => Promise<void>): Promise<void> {
+  const shared = t;
+  t = await createTestApp();
+  try {
+    await fn();
+  } finally {
+    await t.close();
+    t = shared;
+  }
+}
+
 /** Records of two classes and four students each, on DAY, confidences whole numbers. */
 function batch(seed: number, n = 12): Record<string, unknown>[] {
   return Array.from({ length: n }, (_, k) => {
@@ -292,27 +309,33 @@ describe(`the students' daily sums (${DIALECT})`, () => {
 
   it.skipIf(DIALECT !== 'sqlite')(
     'SQLite: a run reaching past the line is cut there when the records past it get theirs',
-    async () => {
-      const db = t.database.db;
-      const one = (k: number) =>
-        checked({
-          class_id: 'straddle',
-          student_id: `st${k}`,
-          stuck: 1,
-          confidence: 4,
-          ts: `${DAY}T15:0${k}:00.000Z`,
-        });
-      await t.database.writer.run('pulse.records', packRecords([[one(0), one(1)]]));
-      await countsByStudent('straddle');
-      // Two more of the class stored by another process, which exits holding their runs; and
-      // the class's run stretched over the first of them, as a derivation by an earlier
-      // version, stopped halfway, might have left it.
-      await storeElsewhere([one(2), one(3)]);
-      await sql`update metric_record_runs set last_id = last_id + 1
+    () =>
+      onAppOfItsOwn(async () => {
+        const db = t.database.db;
+        const one = (k: number) =>
+          checked({
+            class_id: 'straddle',
+            student_id: `st${k}`,
+            stuck: 1,
+            confidence: 4,
+            ts: `${DAY}T15:0${k}:00.000Z`,
+          });
+        await t.database.writer.run('pulse.records', packRecords([[one(0), one(1)]]));
+        await countsByStudent('straddle');
+        // Two more of the class stored by another process, which exits holding their runs; and
+        // the class's run stretched over the first of them, as a derivation by an earlier
+        // version, stopped halfway, might have left it.
+        await storeElsewhere([one(2), one(3)]);
+        await sql`update metric_record_runs set last_id = last_id + 1
         where class_id = 'straddle'`.execute(db);
-      expect(await countsFromLog('straddle', 'export')).toEqual({ st0: 1, st1: 1, st2: 1, st3: 1 });
-      await expectTablesEqualLog(db);
-    },
+        expect(await countsFromLog('straddle', 'export')).toEqual({
+          st0: 1,
+          st1: 1,
+          st2: 1,
+          st3: 1,
+        });
+        await expectTablesEqualLog(db);
+      }),
   );
 
   it.skipIf(DIALECT !== 'sqlite')(
@@ -363,38 +386,39 @@ describe(`the students' daily sums (${DIALECT})`, () => {
 
   it.skipIf(DIALECT !== 'sqlite')(
     'SQLite: taking the runs line down gives the records past it their runs',
-    async () => {
-      const db = t.database.db;
-      // Records past the line without their runs, as a server that crashed leaves them: one
-      // stored through another writer, which exits without writing what it holds. (Migrations
-      // run before a server starts; this one's writer holds nothing the line has not seen.)
-      await storeElsewhere(
-        [0, 1].map((k) =>
-          checked({
-            class_id: 'line0',
-            student_id: `crashed${k}`,
-            got_it: 1,
-            pause: 1,
-            confidence: 6,
-            ts: `${DAY}T13:0${k}:00.000Z`,
-          }),
-        ),
-      );
-      expect(await runsExact(db)).toBe(false);
-      const migrator = await testMigrator(db);
-      const down = await migrator.migrateTo('2026_12_03_140000_student_days_line');
-      expect(down.error).toBeUndefined();
-      expect(down.results?.map((r) => [r.migrationName, r.direction])).toEqual([
-        ['2026_12_04_090000_runs_line', 'Down'],
-      ]);
-      // The code before finds every record through its run.
-      expect(await runsExact(db)).toBe(true);
-      const up = await migrator.migrateToLatest();
-      expect(up.error).toBeUndefined();
-      await post(t.app, '/api/v1/metrics', batch(43));
-      await expectAnswersCountEveryRecord();
-      await expectTablesEqualLog(db);
-    },
+    () =>
+      onAppOfItsOwn(async () => {
+        const db = t.database.db;
+        // Records past the line without their runs, as a server that crashed leaves them: one
+        // stored through another writer, which exits without writing what it holds. (Migrations
+        // run before a server starts; this one's writer holds nothing the line has not seen.)
+        await storeElsewhere(
+          [0, 1].map((k) =>
+            checked({
+              class_id: 'line0',
+              student_id: `crashed${k}`,
+              got_it: 1,
+              pause: 1,
+              confidence: 6,
+              ts: `${DAY}T13:0${k}:00.000Z`,
+            }),
+          ),
+        );
+        expect(await runsExact(db)).toBe(false);
+        const migrator = await testMigrator(db);
+        const down = await migrator.migrateTo('2026_12_03_140000_student_days_line');
+        expect(down.error).toBeUndefined();
+        expect(down.results?.map((r) => [r.migrationName, r.direction])).toEqual([
+          ['2026_12_04_090000_runs_line', 'Down'],
+        ]);
+        // The code before finds every record through its run.
+        expect(await runsExact(db)).toBe(true);
+        const up = await migrator.migrateToLatest();
+        expect(up.error).toBeUndefined();
+        await post(t.app, '/api/v1/metrics', batch(43));
+        await expectAnswersCountEveryRecord();
+        await expectTablesEqualLog(db);
+      }),
   );
   if (DIALECT !== 'sqlite') {
     console.warn(
