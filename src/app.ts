@@ -5,7 +5,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { accessCheck, type LearnerDirectory, requireAccessPolicies } from './http/access.ts';
-import { registerErrorHandling } from './http/errors.ts';
+import { frameworkErrors, registerErrorHandling } from './http/errors.ts';
+import { MAX_PATH_PARAM_CHARS } from './http/input.ts';
 import { API_HEADERS, SECURITY_HEADERS } from './http/security-headers.ts';
 import { registerValidation } from './http/validation.ts';
 import { SECURITY_SCHEMES } from './http/openapi.ts';
@@ -68,7 +69,8 @@ export async function buildApp({
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // Leave the ids clients chose alone: class ids may be long and hold any character.
-    routerOptions: { maxParamLength: 1024 },
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
+    frameworkErrors,
   });
   registerErrorHandling(app);
   registerValidation(app);

@@ -1,5 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db/errors.ts';
+import { MAX_PATH_PARAM_CHARS } from './input.ts';
 
 /** An error meant for the client: its status, code, message and details are sent as they are. */
 export class AppError extends Error {
@@ -65,6 +66,33 @@ const FASTIFY_CODES: Record<string, [number, string, string?]> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'invalid_json', 'The request body is empty; send JSON'],
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json'],
 };
+
+/**
+ * The errors Fastify's router answers before any route runs (a path that is not valid
+ * percent-encoding, a path parameter past `maxParamLength`), in the same shape as the rest.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return reply.status(414).send(
+      body('uri_too_long', `A path parameter is longer than ${MAX_PATH_PARAM_CHARS} characters`, [
+        {
+          field: 'path',
+          message: `holds a parameter longer than ${MAX_PATH_PARAM_CHARS} characters`,
+        },
+      ]),
+    );
+  }
+  if (err.code === 'FST_ERR_BAD_URL') {
+    return reply
+      .status(400)
+      .send(
+        body('invalid_request', 'The path is not valid percent-encoded UTF-8', [
+          { field: 'path', message: 'is not valid percent-encoded UTF-8' },
+        ]),
+      );
+  }
+  return reply.status(400).send(body('invalid_request', err.message));
+}
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {

@@ -2,6 +2,10 @@
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const ID_MAX_CHARS = 128;
+/** U+0000 is refused in every text: PostgreSQL's text cannot hold it. */
+export const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
+/** The longest path parameter the router takes (decoded); ids are far shorter. */
+export const MAX_PATH_PARAM_CHARS = 1024;
 /** In a /u pattern a surrogate pair is one code point, so only an unpaired half matches. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -23,6 +27,8 @@ export function externalId(value: unknown): string | string[] {
     return [value === undefined || value === null ? 'is required' : 'must be a string or a number'];
   }
   if (value.trim() === '') return ['must not be empty'];
+  // PostgreSQL's text cannot hold it; refused on SQLite too, so both accept the same ids.
+  if (value.includes('\u0000')) return [NUL_MESSAGE];
   // A lone UTF-16 surrogate ("\ud800" in JSON) has no UTF-8 form: the database would store a
   // replacement character, and the id read back would no longer match the one sent.
   if (LONE_SURROGATE.test(value))

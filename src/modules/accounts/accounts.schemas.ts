@@ -54,7 +54,8 @@ export const UserListQuery = Type.Object({
     Type.String({ maxLength: 200, description: 'part of a name or email, or a learner id' }),
   ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  // Bounded: SQL takes a 64-bit offset, and JSON numbers past 2^53 are not exact anyway.
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
 });
 
 export const UserList = Type.Object({ users: Type.Array(UserOut) });

@@ -3,6 +3,7 @@ import type { Actor, AccountsService } from './accounts.service.ts';
 import type { User } from './accounts.table.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { AppError } from '../../http/errors.ts';
+import { NUL_MESSAGE } from '../../http/input.ts';
 
 export const ROSTER_COLUMNS = ['class_id', 'student_id', 'email', 'name', 'role'] as const;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -101,6 +102,10 @@ async function importRow(
   const name = rec.name || '';
   const role = (rec.role || (studentId ? 'learner' : 'instructor')).toLowerCase();
   const errors: FieldError[] = [];
+  for (const column of ROSTER_COLUMNS) {
+    if (rec[column]?.includes('\u0000')) errors.push({ field: column, message: NUL_MESSAGE });
+  }
+  if (errors.length) return errors;
   if (!classId) errors.push({ field: 'class_id', message: 'is required' });
   else if (classId.length > 128)
     errors.push({ field: 'class_id', message: 'must be at most 128 characters' });
