@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, DIALECT, post, record, type TestApp } from '../helpers/app.ts';
+import { bearer, createUser, enrol, signIn } from '../helpers/auth.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -127,20 +128,31 @@ describe(`bad input on every route (${DIALECT})`, () => {
     const doc = (await t.app.inject('/openapi.json')).json();
     const offenders: string[] = [];
     let probes = 0;
+    // As the full-scope key, an instructor of c1, and a learner: each takes its own checks.
+    const instructor = await createUser(t, 'instructor');
+    await enrol(t, 'c1', instructor.id);
+    const learner = await createUser(t, 'learner', { learner_id: 'u1' });
+    const callers: [string, Record<string, string>][] = [
+      ['key', {}],
+      ['instructor', bearer((await signIn(t, instructor)).access_token)],
+      ['learner', bearer((await signIn(t, learner)).access_token)],
+    ];
+    let who = callers[0]!;
     const check = async (
       method: string,
       url: string,
       payload?: string,
       ct = 'application/json',
+      headers: Record<string, string> = who[1],
     ) => {
       probes++;
       const res = await t.app.inject({
         method: method as 'GET',
         url,
         payload,
-        headers: payload === undefined ? {} : { 'content-type': ct },
+        headers: { ...headers, ...(payload === undefined ? {} : { 'content-type': ct }) },
       });
-      const what = `${method} ${url.slice(0, 100)} ${(payload ?? '').slice(0, 100)}`;
+      const what = `${who[0]} ${method} ${url.slice(0, 100)} ${(payload ?? '').slice(0, 100)}`;
       if (res.statusCode >= 500) {
         offenders.push(`${res.statusCode} ${what} -> ${res.body.slice(0, 200)}`);
       } else if (res.statusCode >= 400) {
@@ -157,44 +169,60 @@ describe(`bad input on every route (${DIALECT})`, () => {
         }
       }
     };
-    for (const [path, methods] of Object.entries<Record<string, Op>>(doc.paths)) {
-      for (const [m, op] of Object.entries(methods)) {
-        const method = m.toUpperCase();
-        // A live stream never ends by itself; signing out and revoking would end the session.
-        if (op.responses?.['200']?.content?.['text/event-stream']) continue;
-        if (path.endsWith('/logout') || path === '/api/v1/api-keys/{id}') continue;
-        const emptyBody = method === 'GET' ? undefined : '{}';
-        const fill = (v: string) => path.replace(/\{[^}]+\}/g, v);
-        for (const v of PATH_VALUES) await check(method, fill(v), emptyBody);
-        const base = fill('c1');
-        for (const q of (op.parameters ?? []).filter((p) => p.in === 'query')) {
-          for (const v of QUERY_VALUES) {
-            await check(method, `${base}?${q.name}=${v}`, emptyBody);
+    for (who of callers)
+      for (const [path, methods] of Object.entries<Record<string, Op>>(doc.paths)) {
+        for (const [m, op] of Object.entries(methods)) {
+          const method = m.toUpperCase();
+          // A live stream never ends by itself; signing out and revoking would end the session.
+          if (op.responses?.['200']?.content?.['text/event-stream']) continue;
+          if (path.endsWith('/logout') || path === '/api/v1/api-keys/{id}') continue;
+          const emptyBody = method === 'GET' ? undefined : '{}';
+          const fill = (v: string) => path.replace(/\{[^}]+\}/g, v);
+          for (const v of PATH_VALUES) await check(method, fill(v), emptyBody);
+          const base = fill('c1');
+          for (const q of (op.parameters ?? []).filter((p) => p.in === 'query')) {
+            for (const v of QUERY_VALUES) {
+              await check(method, `${base}?${q.name}=${v}`, emptyBody);
+            }
+            await check(method, `${base}?${q.name}=1&${q.name}=2`, emptyBody);
           }
-          await check(method, `${base}?${q.name}=1&${q.name}=2`, emptyBody);
-        }
-        if (method === 'GET') continue;
-        for (const b of BODIES) await check(method, base, b);
-        await check(method, base, '{"a":1}', 'text/plain');
-        await check(method, base, 'a=1', 'application/x-www-form-urlencoded');
-        const schema = op.requestBody?.content?.['application/json']?.schema;
-        for (const p of Object.keys(schema?.properties ?? {})) {
-          for (const v of WRONG_VALUES) await check(method, base, JSON.stringify({ [p]: v }));
-        }
-        const example = EXAMPLES[path];
-        if (!example) continue;
-        for (const p of Object.keys(example)) {
-          for (const v of [...WRONG_VALUES, undefined]) {
-            const broken = { ...example, [p]: v };
-            await check(method, base, JSON.stringify(broken));
-            await check(method, base, JSON.stringify([example, broken]));
-            await check(method, base, JSON.stringify({ events: [broken], records: [broken] }));
+          if (method === 'GET') continue;
+          for (const b of BODIES) await check(method, base, b);
+          await check(method, base, '{"a":1}', 'text/plain');
+          await check(method, base, 'a=1', 'application/x-www-form-urlencoded');
+          const schema = op.requestBody?.content?.['application/json']?.schema;
+          for (const p of Object.keys(schema?.properties ?? {})) {
+            for (const v of WRONG_VALUES) await check(method, base, JSON.stringify({ [p]: v }));
+          }
+          const example = EXAMPLES[path];
+          if (!example) continue;
+          for (const p of Object.keys(example)) {
+            for (const v of [...WRONG_VALUES, undefined]) {
+              const broken = { ...example, [p]: v };
+              await check(method, base, JSON.stringify(broken));
+              await check(method, base, JSON.stringify([example, broken]));
+              await check(method, base, JSON.stringify({ events: [broken], records: [broken] }));
+            }
           }
         }
       }
-    }
+    who = callers[0]!;
     for (const r of ROSTERS) await check('POST', '/api/v1/rosters/import', r, 'text/csv');
-    expect(probes).toBeGreaterThan(3000);
+    for (const authorization of [
+      'Bearer',
+      'Bearer ',
+      'Bearer x.y.z',
+      `Bearer ${'a'.repeat(10_000)}`,
+      'Basic dXNlcjpwYXNz',
+      'bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.',
+      'Bearer eyJhbGciOiJIUzI1NiJ9.e30.x',
+    ]) {
+      await check('GET', '/api/v1/classes', undefined, undefined, { authorization });
+    }
+    for (const key of ['', 'x', 'a'.repeat(10_000)]) {
+      await check('GET', '/api/v1/classes', undefined, undefined, { 'x-api-key': key });
+    }
+    expect(probes).toBeGreaterThan(9000);
     expect(offenders).toEqual([]);
   }, 120_000);
 
