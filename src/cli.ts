@@ -209,9 +209,11 @@ async function fit(flags: { concept?: string }): Promise<void> {
     const mastery = new MasteryService(database.db, database.writer);
     let fits: Awaited<ReturnType<MasteryService['fitAll']>>;
     try {
-      fits = flags.concept
-        ? { concepts: [await mastery.fitConcept(flags.concept)], skipped: [], duration_ms: 0 }
-        : await mastery.fitAll();
+      // `--concept ''` names a concept (none has that id), not "all of them".
+      fits =
+        flags.concept !== undefined
+          ? { concepts: [await mastery.fitConcept(flags.concept)], skipped: [], duration_ms: 0 }
+          : await mastery.fitAll();
     } catch (err) {
       // Not found, too little data: the user's to fix, said in one line.
       if (err instanceof AppError) throw new CliError(err.message);

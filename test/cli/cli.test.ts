@@ -49,6 +49,44 @@ describe('learntwin CLI', () => {
     );
   });
 
+  it('fit estimates each concept with enough attempts, or one named, and says why it cannot', async () => {
+    const env = { DATABASE_URL: join(dir, 'fit.db') };
+    const demo = await cli(['demo', '--classes', '1', '--students', '20', '--days', '10'], env);
+    expect(demo.code, demo.stderr).toBe(0);
+
+    const all = await cli(['fit'], env);
+    expect(all.code, all.stderr).toBe(0);
+    const param = (name: string) => `${name} (0\\.\\d{3})`;
+    const fitted = new RegExp(
+      `^([\\w-]+): ${['p_init', 'p_learn', 'p_slip', 'p_guess'].map(param).join('  ')}  ` +
+        '\\((\\d+) attempts of (\\d+) learners\\)$',
+      'gm',
+    );
+    const lines = [...all.stdout.matchAll(fitted)];
+    expect(lines.length, all.stdout).toBeGreaterThan(0);
+    for (const l of lines) {
+      // The usual bounds: slip and guess below one half.
+      expect(Number(l[4])).toBeLessThanOrEqual(0.5);
+      expect(Number(l[5])).toBeLessThanOrEqual(0.5);
+      expect(Number(l[6])).toBeGreaterThanOrEqual(30);
+    }
+    expect(all.stdout).toContain(
+      `Fitted ${lines.length} concept${lines.length === 1 ? '' : 's'}; mastery replayed`,
+    );
+    // One concept alone: the same data give the same estimate (the starting points are fixed).
+    const concept = lines[0]![1]!;
+    const one = await cli(['fit', '--concept', concept], env);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toContain(`${concept}: p_init ${lines[0]![2]}`);
+    expect(one.stdout).toContain('Fitted 1 concept;');
+
+    for (const id of ['no-such-concept', '']) {
+      const r = await cli(['fit', '--concept', id], env);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe(`learntwin: Concept "${id}" has no attempts`);
+    }
+  });
+
   it('migrate lists the migrations it applied to a new database', async () => {
     const r = await cli(['migrate'], { DATABASE_URL: join(dir, 'fresh.db') });
     expect(r.code).toBe(0);
