@@ -27,7 +27,13 @@ export const EventIn = Type.Object(
       Type.String({ format: 'uuid', description: 'client id; a repeat is a duplicate' }),
     ),
     context: Type.Optional(
-      Type.Object({}, { additionalProperties: true, description: 'at most 16 KB of JSON' }),
+      Type.Object(
+        {},
+        {
+          additionalProperties: true,
+          description: 'at most 16 KB of JSON, nested at most 32 levels deep',
+        },
+      ),
     ),
   },
   {

@@ -16,6 +16,8 @@ export const EVENT_TYPES = [
 const NEEDS_CONCEPT = new Set(['quiz_attempt', 'assignment_submitted']);
 const CUSTOM_TYPE = /^x-[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const MAX_CONTEXT_BYTES = 16 * 1024;
+/** How deep a context's objects and arrays may nest (its own braces count as one). */
+export const MAX_CONTEXT_DEPTH = 32;
 export const MAX_CONCEPTS = 100;
 
 /** An event that passed validation, normalised for storage. */
@@ -56,6 +58,18 @@ function optionalId(
   if (typeof id === 'string') return id;
   errors.push({ field, message: id[0]! });
   return null;
+}
+
+/** Whether a JSON value nests objects and arrays deeper than `max` levels (looked at without recursion). */
+function deeperThan(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!;
+    if (typeof x !== 'object' || x === null) continue;
+    if (depth > max) return true;
+    for (const y of Object.values(x)) stack.push([y, depth + 1]);
+  }
+  return false;
 }
 
 /** JSON with object keys sorted, so that key order is not part of an event's content. */
@@ -198,6 +212,11 @@ export function validateEvent(input: unknown, nowIso: string): EventResult {
   if (r.context !== undefined && r.context !== null) {
     if (typeof r.context !== 'object' || Array.isArray(r.context)) {
       errors.push({ field: 'context', message: 'must be a JSON object' });
+    } else if (deeperThan(r.context, MAX_CONTEXT_DEPTH)) {
+      errors.push({
+        field: 'context',
+        message: `must nest objects and arrays at most ${MAX_CONTEXT_DEPTH} levels deep`,
+      });
     } else if (Buffer.byteLength(JSON.stringify(r.context)) > MAX_CONTEXT_BYTES) {
       errors.push({
         field: 'context',

@@ -451,6 +451,11 @@ describe(`POST /api/v1/events (${DIALECT})`, () => {
         [{ field: 'context', message: 'must be at most 16384 bytes of JSON' }],
       ],
       [
+        'context nested past 32 levels',
+        quiz({ context: { a: JSON.parse('['.repeat(32) + ']'.repeat(32)) } }),
+        [{ field: 'context', message: 'must nest objects and arrays at most 32 levels deep' }],
+      ],
+      [
         'a string instead of an event',
         'quiz',
         [{ field: 'event', message: 'must be a JSON object' }],
@@ -465,6 +470,29 @@ describe(`POST /api/v1/events (${DIALECT})`, () => {
 
     it.each(cases)('%s', async (_name, event, errors) => {
       expect(await rejectionOf(event)).toEqual([{ index: 0, errors }]);
+    });
+
+    it('refuses a context nested thousands of levels deep within 16 KB, keeping the rest', async () => {
+      // Sent as text: the test's own JSON.stringify would run out of stack on it.
+      const deep = `{"a":${'['.repeat(7_000)}${']'.repeat(7_000)}}`;
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: { 'content-type': 'application/json' },
+        payload: `[{"event_type":"x-deep","user_id":"deep","context":${deep}},${JSON.stringify(quiz({ user_id: 'deep' }))}]`,
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({
+        inserted: 1,
+        rejected: [
+          {
+            index: 0,
+            errors: [
+              { field: 'context', message: 'must nest objects and arrays at most 32 levels deep' },
+            ],
+          },
+        ],
+      });
     });
 
     it('reports every bad field of one event, in field order', async () => {
@@ -516,9 +544,10 @@ describe(`POST /api/v1/events (${DIALECT})`, () => {
         plain(`x-${'a'.repeat(63)}`, { user_id: 'edges' }),
         quiz({ user_id: 'edges', occurred_at: '2024-02-29T10:00:00.000Z' }),
         quiz({ user_id: 'edges', class_id: null, context: null, id: null, score: null }),
+        quiz({ user_id: 'edges', context: { a: JSON.parse('['.repeat(31) + ']'.repeat(31)) } }),
       ]);
       expect(body.rejected).toEqual([]);
-      expect(body.inserted).toBe(13);
+      expect(body.inserted).toBe(14);
       const numeric = await getEvent(body.ids[2]!);
       expect(numeric).toMatchObject({
         user_id: '42',
@@ -529,6 +558,10 @@ describe(`POST /api/v1/events (${DIALECT})`, () => {
       });
       expect((await getEvent(body.ids[7]!)).duration_ms).toBe(2_147_483_647);
       expect((await getEvent(body.ids[9]!)).concept_ids).toHaveLength(101);
+      // 32 levels: the context's own object and 31 arrays.
+      expect(JSON.stringify((await getEvent(body.ids[13]!)).context)).toBe(
+        `{"a":${'['.repeat(31)}${']'.repeat(31)}}`,
+      );
     });
   });
 
