@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SERVER_NODE_FLAGS } from '../bench/server.ts';
 
@@ -106,6 +108,100 @@ describe('the server process (npm start)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('stops on SIGTERM under intake with every acknowledged record and event stored', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'learntwin-stop-'));
+    const file = join(dir, 'lt.db');
+    const key = 'shutdown-test-key-0123456789';
+    const child = spawn(process.execPath, START.slice(1), {
+      env: { ...process.env, PORT: '0', DATABASE_URL: file, LOG_LEVEL: 'info', API_KEY: key },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 20_000);
+        child.stdout.on('data', () => {
+          const m = /API on (http:\/\/[^\s]+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const headers = { 'content-type': 'application/json', 'x-api-key': key };
+      const acked = { records: new Set<string>(), events: new Set<string>() };
+      const statuses = new Map<number, number>();
+      let stopped = false;
+      // Clients send batches of records and events with their own ids until the server is gone.
+      const client = async (c: number) => {
+        for (let n = 0; !stopped; n++) {
+          const ids = Array.from({ length: 50 }, () => randomUUID());
+          const metrics = n % 2 === 0;
+          const body = metrics
+            ? ids.map((id, i) => ({
+                class_id: `c${c}`,
+                student_id: `s${i}`,
+                stuck: 0,
+                got_it: 1,
+                pause: 0,
+                example: 0,
+                confidence: 7,
+                event_id: id,
+              }))
+            : ids.map((id, i) => ({
+                id,
+                event_type: 'quiz_attempt',
+                user_id: `u${c}-${i}`,
+                concept_id: 'k',
+                correct: i % 2 === 0,
+              }));
+          let res: Response;
+          try {
+            res = await fetch(`${url}${metrics ? '/api/v1/metrics' : '/api/v1/events'}`, {
+              method: 'POST',
+              headers,
+              body: JSON.stringify(body),
+            });
+          } catch {
+            return; // the server has closed: this batch was never acknowledged
+          }
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          const answer = (await res.json()) as { inserted?: number };
+          if (res.status !== 200) continue;
+          expect(answer.inserted).toBe(50);
+          for (const id of ids) acked[metrics ? 'records' : 'events'].add(id);
+        }
+      };
+      const clients = Array.from({ length: 12 }, (_, c) => client(c));
+      while (acked.events.size < 500) await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGTERM');
+      const code = await exited;
+      stopped = true;
+      await Promise.all(clients);
+      expect(code, out).toBe(0);
+      // Refused while stopping, perhaps (503), never failed (500).
+      expect([...statuses.keys()].filter((s) => s !== 200 && s !== 503)).toEqual([]);
+
+      const sqlite = new Database(file, { readonly: true });
+      try {
+        const storedOf = (table: string, column: string, ids: Set<string>) => {
+          const has = sqlite.prepare(`select 1 from ${table} where ${column} = ?`).pluck();
+          return [...ids].filter((id) => has.get(id) === 1).length;
+        };
+        expect(storedOf('metric_records', 'event_id', acked.records)).toBe(acked.records.size);
+        expect(storedOf('learning_events', 'id', acked.events)).toBe(acked.events.size);
+      } finally {
+        sqlite.close();
+      }
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('refuses to start on a bad setting, naming it', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
