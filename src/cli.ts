@@ -104,6 +104,10 @@ function integer(min: number, max: number) {
 function day(raw: string): string {
   const parsed = parseInstant(raw);
   if (!parsed?.dateOnly) throw new InvalidArgumentError('must be a date like 2026-11-20.');
+  // Intake refuses times more than a day ahead of the clock.
+  if (raw > new Date().toISOString().slice(0, 10)) {
+    throw new InvalidArgumentError('must not be after today (UTC).');
+  }
   return raw;
 }
 

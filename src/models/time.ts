@@ -83,6 +83,26 @@ export function toIso(ms: number): string {
 
 export const DAY_MS = 86_400_000;
 
+/**
+ * How far past the server's clock an instant sent to intake may lie. A device's clock that is
+ * a day fast is wrong, and its events would stand after every true one in each learner's
+ * sequence, as the newest, until that day came.
+ */
+export const MAX_AHEAD_MS = DAY_MS;
+let aheadOf = '';
+let aheadLimit = '';
+
+/** The latest instant intake takes at server time `nowIso` (both in the stored form). */
+export function latestAccepted(nowIso: string): string {
+  if (nowIso !== aheadOf) {
+    aheadOf = nowIso;
+    aheadLimit = toIso(Date.parse(nowIso) + MAX_AHEAD_MS);
+  }
+  return aheadLimit;
+}
+
+export const AHEAD_MESSAGE = "must not be more than 24 hours after the server's clock";
+
 /** The UTC day (YYYY-MM-DD) of a stored timestamp. */
 export function dayOf(iso: string): string {
   return iso.slice(0, 10);

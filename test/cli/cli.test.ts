@@ -113,5 +113,8 @@ describe('learntwin CLI', () => {
     const r = await cli(['demo', '--students', 'many']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("option '--students <n>' argument 'many' is invalid");
+    const future = await cli(['demo', '--until', '2999-01-01']);
+    expect(future.code).toBe(1);
+    expect(future.stderr).toContain('must not be after today (UTC)');
   });
 });

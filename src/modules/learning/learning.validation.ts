@@ -1,7 +1,13 @@
 import { hash } from 'node:crypto';
 import { newEventId } from './ids.ts';
 import { externalId, UUID_RE } from '../../http/input.ts';
-import { canonicalInstant, parseInstant, toIso } from '../../models/time.ts';
+import {
+  AHEAD_MESSAGE,
+  canonicalInstant,
+  latestAccepted,
+  parseInstant,
+  toIso,
+} from '../../models/time.ts';
 import type { FieldError } from '../pulse/pulse.validation.ts';
 
 export const EVENT_TYPES = [
@@ -206,6 +212,9 @@ export function validateEvent(input: unknown, nowIso: string): EventResult {
         field: 'occurred_at',
         message: 'must be an ISO-8601 date-time, e.g. 2026-01-05T09:30:00Z',
       });
+    if (occurredAt > latestAccepted(nowIso)) {
+      errors.push({ field: 'occurred_at', message: AHEAD_MESSAGE });
+    }
   }
 
   let context: Record<string, unknown> | null = null;

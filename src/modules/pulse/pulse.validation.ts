@@ -1,5 +1,11 @@
 import { externalId, UUID_RE } from '../../http/input.ts';
-import { canonicalInstant, parseInstant, toIso } from '../../models/time.ts';
+import {
+  AHEAD_MESSAGE,
+  canonicalInstant,
+  latestAccepted,
+  parseInstant,
+  toIso,
+} from '../../models/time.ts';
 
 /** A record that passed validation, normalised for storage. */
 export interface ValidRecord {
@@ -77,6 +83,7 @@ export function validateRecord(input: unknown, nowIso: string): RecordResult {
         message: 'must be an ISO-8601 date-time between 1970 and 9999, e.g. 2026-01-05T09:30:00Z',
       });
     } else ts = toIso(parsed.ms);
+    if (ts > latestAccepted(nowIso)) errors.push({ field: 'ts', message: AHEAD_MESSAGE });
   }
 
   let eventId: string | null = null;

@@ -9,6 +9,7 @@ const TYPE_MESSAGE =
   'must be one of quiz_attempt, video_watched, assignment_submitted, lesson_started, ' +
   'lesson_completed, hint_requested, or a custom type starting with x-';
 const ID_MESSAGE = 'must be a UUID, e.g. 0190f5c4-8a8e-7c52-9d3e-5b1a2c3d4e5f';
+const AHEAD_MESSAGE = "must not be more than 24 hours after the server's clock";
 const OCCURRED_MESSAGE = 'must be an ISO-8601 date-time, e.g. 2026-01-05T09:30:00Z';
 const DURATION_MESSAGE = 'must be a whole number of milliseconds from 0 to 2147483647';
 
@@ -423,6 +424,16 @@ describe(`POST /api/v1/events (${DIALECT})`, () => {
         quiz({ occurred_at: 1767607200000 }),
         [{ field: 'occurred_at', message: OCCURRED_MESSAGE }],
       ],
+      [
+        'occurred_at more than a day after the server clock',
+        quiz({ occurred_at: new Date(Date.now() + 25 * 3_600_000).toISOString() }),
+        [{ field: 'occurred_at', message: AHEAD_MESSAGE }],
+      ],
+      [
+        'occurred_at in the year 9999',
+        quiz({ occurred_at: '9999-12-31T23:59:59Z' }),
+        [{ field: 'occurred_at', message: AHEAD_MESSAGE }],
+      ],
       ['id not a UUID', quiz({ id: 'evt-1' }), [{ field: 'id', message: ID_MESSAGE }]],
       [
         'id a UUID without dashes',
@@ -493,6 +504,18 @@ describe(`POST /api/v1/events (${DIALECT})`, () => {
           },
         ],
       });
+    });
+
+    it('takes an occurred_at up to a day after the server clock, in any zone', async () => {
+      const soon = new Date(Date.now() + 23 * 3_600_000);
+      // The same instant written two hours east of UTC.
+      const east = new Date(soon.getTime() + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
+      const body = await ingest([
+        quiz({ user_id: 'ahead', occurred_at: soon.toISOString() }),
+        quiz({ user_id: 'ahead', occurred_at: east }),
+      ]);
+      expect(body.rejected).toEqual([]);
+      expect((await getEvent(body.ids[1]!)).occurred_at).toBe(soon.toISOString());
     });
 
     it('reports every bad field of one event, in field order', async () => {

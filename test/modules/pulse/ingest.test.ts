@@ -85,6 +85,25 @@ describe(`POST /api/v1/metrics (${DIALECT})`, () => {
     expect(await count('partial')).toBe(1);
   });
 
+  it('takes a ts up to a day after the server clock, and refuses one further ahead', async () => {
+    const hours = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString();
+    const res = await post(t.app, '/api/v1/metrics', [
+      record({ class_id: 'ahead', ts: hours(23) }),
+      record({ class_id: 'ahead', ts: hours(25) }),
+      record({ class_id: 'ahead', ts: '9999-12-31T23:59:59Z' }),
+    ]);
+    expect(res.statusCode).toBe(200);
+    const message = "must not be more than 24 hours after the server's clock";
+    expect(res.json()).toMatchObject({
+      inserted: 1,
+      rejected: [
+        { index: 1, errors: [{ field: 'ts', message }] },
+        { index: 2, errors: [{ field: 'ts', message }] },
+      ],
+    });
+    expect(await count('ahead')).toBe(1);
+  });
+
   it('names every missing field', async () => {
     const res = await post(t.app, '/api/v1/metrics', [{}]);
     expect(res.statusCode).toBe(422);
