@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Role } from '../modules/accounts/accounts.table.ts';
 import { SCOPES, type Scope } from '../modules/auth/auth.table.ts';
 import type { FieldError } from '../modules/pulse/pulse.validation.ts';
-import { AppError, badRequest } from './errors.ts';
+import { AppError } from './errors.ts';
 import { NUL_MESSAGE } from './input.ts';
 import { isStaticRoute } from './web.ts';
 
@@ -180,7 +180,12 @@ async function authorize(
   // Checked before the route's own validation, and before a lookup by them (PostgreSQL
   // refuses the character in text).
   for (const [name, v] of Object.entries(params)) {
-    if (v?.includes('\u0000')) throw badRequest(name, NUL_MESSAGE);
+    if (v?.includes('\u0000')) {
+      // As the route's own validation would answer it.
+      throw new AppError(400, 'validation_failed', `Invalid params: ${name} ${NUL_MESSAGE}`, [
+        { field: name, message: NUL_MESSAGE },
+      ]);
+    }
   }
   switch (policy.kind) {
     case 'public':

@@ -276,6 +276,9 @@ describe(`bad input on every route (${DIALECT})`, () => {
       ['POST', '/api/v1/auth/login', JSON.stringify({ email: NUL, password: 'x' })],
     ];
     const fields = ['class_id', 'concept_id', 'q', 'email'];
+    // A live stream's access check looks at the class first: the same answer.
+    cases.push(['GET', '/api/v1/classes/c%001/live']);
+    fields.push('class_id');
     for (const [i, [method, url, payload]] of cases.entries()) {
       const res = await t.app.inject({
         method: method as 'GET',
@@ -284,6 +287,7 @@ describe(`bad input on every route (${DIALECT})`, () => {
         headers: payload ? { 'content-type': 'application/json', 'x-api-key': undefined } : {},
       });
       expect(res.statusCode, url).toBe(400);
+      expect(res.json().error.code, url).toBe('validation_failed');
       expect(res.json().error.details[0], url).toEqual({
         field: fields[i],
         message: 'must not contain the NUL character (U+0000)',
