@@ -70,7 +70,11 @@ export async function buildApp({
     trustProxy: config.trustProxy,
     // Leave the ids clients chose alone: class ids may be long and hold any character.
     routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
-    frameworkErrors,
+    // The router's own refusals skip the hooks: they get the headers every answer carries here.
+    frameworkErrors: (err, req, reply) => {
+      reply.headers(API_PATH.test(req.url) ? API_HEADERS : SECURITY_HEADERS);
+      return frameworkErrors(err, req, reply);
+    },
   });
   registerErrorHandling(app);
   registerValidation(app);

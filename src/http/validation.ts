@@ -19,16 +19,12 @@ function ajv(coerceTypes: Options['coerceTypes']): Ajv {
   return a;
 }
 
-/**
- * Where a value holds a string with U+0000, as a JSON pointer (undefined if nowhere; the
- * contents of a `context` object are left alone: it is stored as JSON text, which escapes it).
- */
+/** Where a value holds U+0000, in a string or a key, as a JSON pointer (undefined if nowhere). */
 function nulAt(v: unknown, at: string): string | undefined {
   if (typeof v === 'string') return v.includes('\u0000') ? at : undefined;
   if (typeof v !== 'object' || v === null) return undefined;
   for (const [k, x] of Object.entries(v)) {
-    if (k.includes('\u0000')) return at;
-    if (k === 'context' && !Array.isArray(v)) continue;
+    if (k.includes('\u0000')) return `${at}/${k}`;
     const found = nulAt(x, `${at}/${k}`);
     if (found !== undefined) return found;
   }

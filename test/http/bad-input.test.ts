@@ -276,7 +276,7 @@ describe(`bad input on every route (${DIALECT})`, () => {
       ['POST', '/api/v1/auth/login', JSON.stringify({ email: NUL, password: 'x' })],
     ];
     const fields = ['class_id', 'concept_id', 'q', 'email'];
-    // A live stream's access check looks at the class first: the same answer.
+    // A live stream's route too.
     cases.push(['GET', '/api/v1/classes/c%001/live']);
     fields.push('class_id');
     for (const [i, [method, url, payload]] of cases.entries()) {
@@ -295,9 +295,41 @@ describe(`bad input on every route (${DIALECT})`, () => {
     }
   });
 
+  it('refuses U+0000 where it hides: in a history cursor, in a path an instructor asks for', async () => {
+    const cursor = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    for (const c of [
+      cursor([NUL, '0190f5c4-8a8e-7c52-9d3e-5b1a2c3d4e5f']),
+      cursor(['2026-01-05T09:30:00.000Z', NUL]),
+      cursor(['yesterday', '0190f5c4-8a8e-7c52-9d3e-5b1a2c3d4e5f']),
+    ]) {
+      const res = await t.app.inject(`/api/v1/learners/u1/events?cursor=${c}`);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.details).toEqual([
+        { field: 'cursor', message: 'is not a cursor this endpoint returned' },
+      ]);
+    }
+    // An instructor's request is checked against the class rosters before the route runs.
+    const instructor = await createUser(t, 'instructor');
+    await enrol(t, 'c1', instructor.id);
+    const token = (await signIn(t, instructor)).access_token;
+    const res = await t.app.inject({
+      url: '/api/v1/learners/u%001/mastery',
+      headers: bearer(token),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({
+      code: 'validation_failed',
+      details: [{ field: 'user_id', message: 'must not contain the NUL character (U+0000)' }],
+    });
+  });
+
   it('answers a broken or overlong path in the same error shape as everything else', async () => {
     const bad = await t.app.inject('/api/v1/classes/%ZZ/mastery');
     expect(bad.statusCode).toBe(400);
+    expect(bad.headers['x-content-type-options']).toBe('nosniff');
+    expect(bad.headers['content-security-policy']).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    );
     expect(bad.json().error).toMatchObject({
       code: 'invalid_request',
       details: [{ field: 'path', message: 'is not valid percent-encoded UTF-8' }],

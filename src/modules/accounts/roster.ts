@@ -3,7 +3,7 @@ import type { Actor, AccountsService } from './accounts.service.ts';
 import type { User } from './accounts.table.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { AppError } from '../../http/errors.ts';
-import { NUL_MESSAGE } from '../../http/input.ts';
+import { externalId, NUL_MESSAGE } from '../../http/input.ts';
 
 export const ROSTER_COLUMNS = ['class_id', 'student_id', 'email', 'name', 'role'] as const;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -106,9 +106,13 @@ async function importRow(
     if (rec[column]?.includes('\u0000')) errors.push({ field: column, message: NUL_MESSAGE });
   }
   if (errors.length) return errors;
+  // Ids are checked as intake checks them, so that a roster takes the ids the events carry.
+  const idError = (field: string, value: string) => {
+    const id = externalId(value);
+    if (typeof id !== 'string') errors.push({ field, message: id[0]! });
+  };
   if (!classId) errors.push({ field: 'class_id', message: 'is required' });
-  else if (classId.length > 128)
-    errors.push({ field: 'class_id', message: 'must be at most 128 characters' });
+  else idError('class_id', classId);
   if (role !== 'learner' && role !== 'instructor') {
     errors.push({ field: 'role', message: 'must be learner or instructor' });
   }
@@ -116,8 +120,7 @@ async function importRow(
     errors.push({ field: 'email', message: 'is not an email address' });
   if (role === 'learner' && !studentId)
     errors.push({ field: 'student_id', message: 'is required for a learner' });
-  if (studentId && studentId.length > 128)
-    errors.push({ field: 'student_id', message: 'must be at most 128 characters' });
+  if (studentId) idError('student_id', studentId);
   if (role === 'instructor' && !email)
     errors.push({ field: 'email', message: 'is required for an instructor' });
   if (errors.length) return errors;

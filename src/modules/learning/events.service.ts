@@ -5,6 +5,7 @@ import type { Writer } from '../../db/writer.ts';
 import { AppError, badRequest, notFound } from '../../http/errors.ts';
 import { UUID_RE } from '../../http/input.ts';
 import { windowOf } from '../../http/window.ts';
+import { canonicalInstant } from '../../models/time.ts';
 import type { WritePermit } from '../../http/access.ts';
 import type { FieldError } from '../pulse/pulse.validation.ts';
 import { type JobResult, packEvents } from './events.write.ts';
@@ -64,7 +65,10 @@ function decodeCursor(c: string): { occurred_at: string; id: string } | null {
       Array.isArray(v) &&
       v.length === 2 &&
       typeof v[0] === 'string' &&
-      typeof v[1] === 'string'
+      typeof v[1] === 'string' &&
+      // What a cursor of ours holds: a stored instant and an event id, nothing else.
+      canonicalInstant(v[0]) !== undefined &&
+      UUID_RE.test(v[1])
     ) {
       return { occurred_at: v[0], id: v[1] };
     }

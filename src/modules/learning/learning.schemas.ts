@@ -21,7 +21,11 @@ export const EventIn = Type.Object(
     score: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
     occurred_at: Type.Optional(
-      Type.String({ description: 'ISO-8601; default: the time of receipt' }),
+      Type.String({
+        description:
+          'ISO-8601; no zone means UTC; from 1970 to 24 hours after the server clock; ' +
+          'default: the time of receipt',
+      }),
     ),
     id: Type.Optional(
       Type.String({ format: 'uuid', description: 'client id; a repeat is a duplicate' }),

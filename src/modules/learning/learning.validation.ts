@@ -68,12 +68,15 @@ function optionalId(
 
 /** Whether a JSON value nests objects and arrays deeper than `max` levels (looked at without recursion). */
 function deeperThan(v: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[v, 1]];
+  const stack: [object, number][] = [];
+  if (typeof v === 'object' && v !== null) stack.push([v, 1]);
   while (stack.length > 0) {
     const [x, depth] = stack.pop()!;
-    if (typeof x !== 'object' || x === null) continue;
     if (depth > max) return true;
-    for (const y of Object.values(x)) stack.push([y, depth + 1]);
+    // Only objects and arrays are kept to look at: a long flat array costs no memory here.
+    for (const y of Array.isArray(x) ? x : Object.values(x)) {
+      if (typeof y === 'object' && y !== null) stack.push([y, depth + 1]);
+    }
   }
   return false;
 }

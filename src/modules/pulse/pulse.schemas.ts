@@ -22,7 +22,9 @@ export const MetricRecordIn = Type.Object(
     confidence: Type.Number({ minimum: 1, maximum: 10 }),
     ts: Type.Optional(
       Type.String({
-        description: 'ISO-8601; no zone means UTC; default: the time of receipt',
+        description:
+          'ISO-8601; no zone means UTC; from 1970 to 24 hours after the server clock; ' +
+          'default: the time of receipt',
         examples: ['2026-01-05T09:30:00Z'],
       }),
     ),

@@ -666,6 +666,31 @@ describe(`POST /api/v1/rosters/import (${DIALECT})`, () => {
     expect(await userByLearnerId(`g7-${u}`)).toBeUndefined();
   });
 
+  it('takes the ids intake takes: 128 characters counted as characters, no U+0000', async () => {
+    const u = uniq();
+    // 128 emoji: 256 UTF-16 units, as an event's class_id and user_id may be.
+    const wide = `${'\u{1F600}'.repeat(128 - u.length - 1)}-${u}`;
+    const report = await run(
+      [
+        HEADER,
+        `${wide},${wide},,Wide,learner`,
+        `nul-${u},s\u0000${u},,Nul,learner`,
+        `${'x'.repeat(129)},s-${u},,Long,learner`,
+        '',
+      ].join('\n'),
+    );
+    expect(report.rows).toBe(3);
+    expect(report.memberships_added).toBe(1);
+    expect(report.rejected).toEqual([
+      {
+        line: 3,
+        errors: [{ field: 'student_id', message: 'must not contain the NUL character (U+0000)' }],
+      },
+      { line: 4, errors: [{ field: 'class_id', message: 'must be at most 128 characters' }] },
+    ]);
+    expect((await members(wide)).map((m) => m.learner_id)).toEqual([wide]);
+  });
+
   it('rejects an email already used by another account without touching either', async () => {
     const u = uniq();
     const other = await createUser(t, 'learner');
