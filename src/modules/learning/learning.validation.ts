@@ -20,6 +20,17 @@ export const EVENT_TYPES = [
 ] as const;
 /** Types that are about concepts and must name at least one. */
 const NEEDS_CONCEPT = new Set(['quiz_attempt', 'assignment_submitted']);
+/**
+ * Built-in types that are no answer: `correct` and `score` on them are refused, since on an
+ * event with concepts they would count as an attempt (a video's share watched sent as `score`,
+ * say). A custom x- type with an outcome and concepts is an attempt, like a quiz's.
+ */
+const NO_OUTCOME = new Set([
+  'video_watched',
+  'lesson_started',
+  'lesson_completed',
+  'hint_requested',
+]);
 const CUSTOM_TYPE = /^x-[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const MAX_CONTEXT_BYTES = 16 * 1024;
 /** How deep a context's objects and arrays may nest (its own braces count as one). */
@@ -187,6 +198,11 @@ export function validateEvent(input: unknown, nowIso: string): EventResult {
     if (typeof r.score !== 'number' || !(r.score >= 0 && r.score <= 1)) {
       errors.push({ field: 'score', message: 'must be a number from 0 to 1' });
     } else score = r.score;
+  }
+  if (typeof type === 'string' && NO_OUTCOME.has(type)) {
+    const message = `is for answers (quiz_attempt, assignment_submitted or an x- type), not ${type}`;
+    if (correct !== null) errors.push({ field: 'correct', message });
+    if (score !== null) errors.push({ field: 'score', message });
   }
   if (type === 'quiz_attempt' && correct === null && score === null && errors.length === 0) {
     errors.push({ field: 'correct', message: 'a quiz_attempt needs correct or score' });

@@ -176,6 +176,17 @@ describe(`POST /api/v1/events (${DIALECT})`, () => {
     expect(stored.map((e) => e.event_type)).toEqual(events.map((e) => e.event_type));
   });
 
+  it('counts an answer of a custom type as an attempt, and a hint as none', async () => {
+    const body = await ingest([
+      plain('x-exit_ticket', { user_id: 'custom', concept_id: 'ratios', correct: false }),
+      plain('x-exit_ticket', { user_id: 'custom', concept_id: 'ratios', score: 1 }),
+      plain('hint_requested', { user_id: 'custom', concept_id: 'ratios' }),
+    ]);
+    expect(body).toMatchObject({ inserted: 3, rejected: [] });
+    const res = await t.app.inject('/api/v1/learners/custom/mastery/ratios');
+    expect(res.json()).toMatchObject({ attempts: 2, correct: 1, ratio: 50 });
+  });
+
   it('gives server-made ids as time-ordered UUIDv7 and keeps client ids, lowercased', async () => {
     const before = Date.now();
     const first = await ingest([
@@ -433,6 +444,28 @@ describe(`POST /api/v1/events (${DIALECT})`, () => {
         'occurred_at in the year 9999',
         quiz({ occurred_at: '9999-12-31T23:59:59Z' }),
         [{ field: 'occurred_at', message: AHEAD_MESSAGE }],
+      ],
+      [
+        'correct on a video_watched',
+        plain('video_watched', { concept_id: 'fractions', correct: true }),
+        [
+          {
+            field: 'correct',
+            message:
+              'is for answers (quiz_attempt, assignment_submitted or an x- type), not video_watched',
+          },
+        ],
+      ],
+      [
+        'score on a lesson_completed',
+        plain('lesson_completed', { concept_id: 'fractions', score: 0.8 }),
+        [
+          {
+            field: 'score',
+            message:
+              'is for answers (quiz_attempt, assignment_submitted or an x- type), not lesson_completed',
+          },
+        ],
       ],
       ['id not a UUID', quiz({ id: 'evt-1' }), [{ field: 'id', message: ID_MESSAGE }]],
       [

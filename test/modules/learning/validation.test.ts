@@ -14,7 +14,7 @@ function randomEvent(r: () => number): Record<string, unknown> {
   const str = () =>
     pick(['a', 'k1', 'é"\\\n', '数学', '  x ', 'u-1.2', String(Math.floor(r() * 1e6))]);
   const e: Record<string, unknown> = {
-    event_type: pick(['quiz_attempt', 'assignment_submitted', 'video_watched', 'x-custom.v1']),
+    event_type: pick(['quiz_attempt', 'assignment_submitted', 'x-video_watched', 'x-custom.v1']),
     user_id: r() < 0.2 ? Math.floor(r() * 1000) : str(),
     concept_ids: Array.from({ length: 1 + Math.floor(r() * 3) }, str),
   };
