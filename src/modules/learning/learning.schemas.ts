@@ -17,8 +17,20 @@ export const EventIn = Type.Object(
     lesson_id: Type.Optional(Id),
     concept_id: Type.Optional(Id),
     concept_ids: Type.Optional(Type.Array(Id, { maxItems: MAX_CONCEPTS })),
-    correct: Type.Optional(Type.Boolean()),
-    score: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    correct: Type.Optional(
+      Type.Boolean({
+        description:
+          'the answer was right; for quiz_attempt, assignment_submitted and x- types, which it ' +
+          'makes an attempt on each concept named',
+      }),
+    ),
+    score: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description: 'share of a right answer, used when correct is absent; as for correct',
+      }),
+    ),
     duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
     occurred_at: Type.Optional(
       Type.String({
