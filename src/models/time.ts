@@ -88,12 +88,12 @@ export const DAY_MS = 86_400_000;
  * a day fast is wrong, and its events would stand after every true one in each learner's
  * sequence, as the newest, until that day came.
  */
-export const MAX_AHEAD_MS = DAY_MS;
+const MAX_AHEAD_MS = DAY_MS;
 let aheadOf = '';
 let aheadLimit = '';
 
 /** The latest instant intake takes at server time `nowIso` (both in the stored form). */
-export function latestAccepted(nowIso: string): string {
+function latestAccepted(nowIso: string): string {
   if (nowIso !== aheadOf) {
     aheadOf = nowIso;
     aheadLimit = toIso(Date.parse(nowIso) + MAX_AHEAD_MS);
@@ -102,6 +102,22 @@ export function latestAccepted(nowIso: string): string {
 }
 
 export const AHEAD_MESSAGE = "must not be more than 24 hours after the server's clock";
+
+/**
+ * An instant a client sent to intake (`ts`, `occurred_at`), in the stored form; or `'invalid'`
+ * when it is no ISO-8601 date-time from 1970 to 9999, `'ahead'` when it lies more than
+ * MAX_AHEAD_MS after the server time `nowIso`.
+ */
+export function sentInstant(v: unknown, nowIso: string): string | 'invalid' | 'ahead' {
+  if (typeof v !== 'string') return 'invalid';
+  let iso = canonicalInstant(v);
+  if (iso === undefined) {
+    const parsed = parseInstant(v);
+    if (!parsed) return 'invalid';
+    iso = toIso(parsed.ms);
+  }
+  return iso > latestAccepted(nowIso) ? 'ahead' : iso;
+}
 
 /** The UTC day (YYYY-MM-DD) of a stored timestamp. */
 export function dayOf(iso: string): string {

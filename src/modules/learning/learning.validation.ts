@@ -1,13 +1,7 @@
 import { hash } from 'node:crypto';
 import { newEventId } from './ids.ts';
 import { externalId, UUID_RE } from '../../http/input.ts';
-import {
-  AHEAD_MESSAGE,
-  canonicalInstant,
-  latestAccepted,
-  parseInstant,
-  toIso,
-} from '../../models/time.ts';
+import { AHEAD_MESSAGE, sentInstant } from '../../models/time.ts';
 import type { FieldError } from '../pulse/pulse.validation.ts';
 
 export const EVENT_TYPES = [
@@ -221,19 +215,14 @@ export function validateEvent(input: unknown, nowIso: string): EventResult {
 
   let occurredAt = nowIso;
   if (r.occurred_at !== undefined && r.occurred_at !== null) {
-    const s = r.occurred_at;
-    const canonical = typeof s === 'string' ? canonicalInstant(s) : undefined;
-    const parsed = canonical || typeof s !== 'string' ? undefined : parseInstant(s);
-    if (canonical) occurredAt = canonical;
-    else if (parsed) occurredAt = toIso(parsed.ms);
-    else
+    const sent = sentInstant(r.occurred_at, nowIso);
+    if (sent === 'invalid') {
       errors.push({
         field: 'occurred_at',
         message: 'must be an ISO-8601 date-time, e.g. 2026-01-05T09:30:00Z',
       });
-    if (occurredAt > latestAccepted(nowIso)) {
-      errors.push({ field: 'occurred_at', message: AHEAD_MESSAGE });
-    }
+    } else if (sent === 'ahead') errors.push({ field: 'occurred_at', message: AHEAD_MESSAGE });
+    else occurredAt = sent;
   }
 
   let context: Record<string, unknown> | null = null;

@@ -1,11 +1,5 @@
 import { externalId, UUID_RE } from '../../http/input.ts';
-import {
-  AHEAD_MESSAGE,
-  canonicalInstant,
-  latestAccepted,
-  parseInstant,
-  toIso,
-} from '../../models/time.ts';
+import { AHEAD_MESSAGE, sentInstant } from '../../models/time.ts';
 
 /** A record that passed validation, normalised for storage. */
 export interface ValidRecord {
@@ -74,16 +68,14 @@ export function validateRecord(input: unknown, nowIso: string): RecordResult {
 
   let ts = nowIso;
   if (r.ts !== undefined && r.ts !== null) {
-    const canonical = typeof r.ts === 'string' ? canonicalInstant(r.ts) : undefined;
-    const parsed = canonical || typeof r.ts !== 'string' ? undefined : parseInstant(r.ts);
-    if (canonical) ts = canonical;
-    else if (!parsed) {
+    const sent = sentInstant(r.ts, nowIso);
+    if (sent === 'invalid') {
       errors.push({
         field: 'ts',
         message: 'must be an ISO-8601 date-time between 1970 and 9999, e.g. 2026-01-05T09:30:00Z',
       });
-    } else ts = toIso(parsed.ms);
-    if (ts > latestAccepted(nowIso)) errors.push({ field: 'ts', message: AHEAD_MESSAGE });
+    } else if (sent === 'ahead') errors.push({ field: 'ts', message: AHEAD_MESSAGE });
+    else ts = sent;
   }
 
   let eventId: string | null = null;
