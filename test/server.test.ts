@@ -12,6 +12,30 @@ const START = (
   JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }
 ).scripts.start.split(/\s+/);
 
+/** The server as `npm start` runs it, with `env` added, and its output so far. */
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, START.slice(1), {
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  /** Resolves with the URL the server says it serves on. */
+  const url = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 20_000);
+    child.stdout.on('data', () => {
+      const m = /API on (http:\/\/[^\s]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+  return { child, url, exited, out: () => out };
+}
+
 describe('the server process (npm start)', () => {
   it('is started by the bench with the node flags of npm start', () => {
     expect(START[0]).toBe('node');
@@ -21,30 +45,17 @@ describe('the server process (npm start)', () => {
 
   it('migrates a new SQLite file, serves, guides the first run, and shuts down cleanly on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'learntwin-start-'));
-    const child = spawn(process.execPath, START.slice(1), {
-      env: {
-        ...process.env,
-        PORT: '0',
-        DATABASE_URL: join(dir, 'sub', 'lt.db'),
-        LOG_LEVEL: 'info',
-        API_KEY: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const {
+      child,
+      url: started,
+      exited,
+      out,
+    } = start({
+      DATABASE_URL: join(dir, 'sub', 'lt.db'),
+      API_KEY: '',
     });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 20_000);
-        child.stdout.on('data', () => {
-          const m = /API on (http:\/\/[^\s]+)/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
-          }
-        });
-      });
+      const url = await started;
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
       const json = { 'content-type': 'application/json' };
@@ -65,8 +76,8 @@ describe('the server process (npm start)', () => {
       });
       expect(anonymous.status).toBe(401);
       // The log shows the one-time setup token; it makes the first administrator.
-      const token = /setup_token\\?":\\?"([A-Za-z0-9_-]+)/.exec(out)?.[1];
-      expect(token, out).toBeTruthy();
+      const token = /setup_token\\?":\\?"([A-Za-z0-9_-]+)/.exec(out())?.[1];
+      expect(token, out()).toBeTruthy();
       const admin = { email: 'admin@school.example', password: 'correct horse battery' };
       const setup = await fetch(`${url}/api/v1/auth/setup`, {
         method: 'POST',
@@ -97,12 +108,9 @@ describe('the server process (npm start)', () => {
       });
       expect(await post.json()).toMatchObject({ inserted: 1 });
       expect((await fetch(`${url}/docs/`)).status).toBe(200);
-      const code = await new Promise<number | null>((resolve) => {
-        child.on('exit', resolve);
-        child.kill('SIGTERM');
-      });
-      expect(code).toBe(0);
-      expect(out).toContain('database migrated');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out()).toContain('database migrated');
     } finally {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
@@ -113,25 +121,9 @@ describe('the server process (npm start)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'learntwin-stop-'));
     const file = join(dir, 'lt.db');
     const key = 'shutdown-test-key-0123456789';
-    const child = spawn(process.execPath, START.slice(1), {
-      env: { ...process.env, PORT: '0', DATABASE_URL: file, LOG_LEVEL: 'info', API_KEY: key },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { child, url: started, exited, out } = start({ DATABASE_URL: file, API_KEY: key });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 20_000);
-        child.stdout.on('data', () => {
-          const m = /API on (http:\/\/[^\s]+)/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
-          }
-        });
-      });
+      const url = await started;
       const headers = { 'content-type': 'application/json', 'x-api-key': key };
       const acked = { records: new Set<string>(), events: new Set<string>() };
       const statuses = new Map<number, number>();
@@ -185,13 +177,13 @@ describe('the server process (npm start)', () => {
       }
       expect(
         acked.events.size,
-        `events acknowledged before the signal; ${out}`,
+        `events acknowledged before the signal; ${out()}`,
       ).toBeGreaterThanOrEqual(500);
       child.kill('SIGTERM');
       const code = await exited;
       stopped = true;
       await Promise.all(clients);
-      expect(code, out).toBe(0);
+      expect(code, out()).toBe(0);
       expect(short).toEqual([]);
       // Refused while stopping, perhaps (503), never failed (500).
       expect([...statuses.keys()].filter((s) => s !== 200 && s !== 503)).toEqual([]);
