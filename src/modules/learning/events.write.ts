@@ -80,6 +80,24 @@ export function packEvents(
   return p;
 }
 
+/** At most this many (class, learner) pairs are remembered per database; then they start over. */
+export const KNOWN_LEARNERS_MAX = 100_000;
+
+/**
+ * The (class, learner) pairs each database is known to hold in class_learners, by its Kysely
+ * instance. Nothing deletes those rows, so a pair stored once (by this writer or any other)
+ * stays stored, and intake writes only the pairs it has not seen: an insert-or-ignore per
+ * learner and flush cost about a tenth of event intake. A pair joins the set once its
+ * transaction has committed.
+ */
+const knownLearners = new WeakMap<object, Set<string>>();
+
+function knownLearnersOf(db: object): Set<string> {
+  let known = knownLearners.get(db);
+  if (!known) knownLearners.set(db, (known = new Set()));
+  return known;
+}
+
 /**
  * Stores the events of several requests. The first copy of an id in the flush is stored if
  * the id is new; every later copy (and the first, when the id was stored already) is a
@@ -104,6 +122,8 @@ export async function writeEvents(ctx: WriteContext, p: PackedEvents): Promise<W
     }
   }
   const perClass = new Map<string, number>();
+  const known = knownLearnersOf(ctx.db);
+  const learners = new Map<string, ClassLearnerTable>();
   const judge = (i: number, stored: string | undefined) => {
     const res = results[jobOf[i]!]!;
     if (stored === p.rows[i]!.fingerprint) res.duplicates++;
@@ -120,7 +140,6 @@ export async function writeEvents(ctx: WriteContext, p: PackedEvents): Promise<W
     const notStored = candidates.filter((_, k) => stored[k] === 0).map((i) => p.rows[i]!.id);
     const existing = notStored.length ? await repo.fingerprints(trx, notStored) : new Map();
     const keys: EventConceptTable[] = [];
-    const learners = new Map<string, ClassLearnerTable>();
     candidates.forEach((i, k) => {
       const e = p.rows[i]!;
       if (stored[k] === 0) return judge(i, existing.get(e.id));
@@ -151,10 +170,8 @@ export async function writeEvents(ctx: WriteContext, p: PackedEvents): Promise<W
       }
       if (e.class_id !== null) {
         perClass.set(e.class_id, (perClass.get(e.class_id) ?? 0) + 1);
-        learners.set(`${e.class_id}\u0000${e.user_id}`, {
-          class_id: e.class_id,
-          user_id: e.user_id,
-        });
+        const pair = `${e.class_id}\u0000${e.user_id}`;
+        if (!known.has(pair)) learners.set(pair, { class_id: e.class_id, user_id: e.user_id });
       }
     });
     for (const i of repeats) judge(i, existing.get(p.rows[i]!.id));
@@ -166,6 +183,8 @@ export async function writeEvents(ctx: WriteContext, p: PackedEvents): Promise<W
       keys.filter((k): k is EventConceptTable & { outcome: number } => k.outcome !== null),
     );
   });
+  if (known.size + learners.size > KNOWN_LEARNERS_MAX) known.clear();
+  for (const pair of learners.keys()) known.add(pair);
   for (const r of results) r.conflicts.sort((a, b) => a.index - b.index);
   return { results, perClass };
 }

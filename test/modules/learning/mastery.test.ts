@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { mulberry32 } from '../../../src/demo/random.ts';
+import { packEvents } from '../../../src/modules/learning/events.write.ts';
+import { validateEvent } from '../../../src/modules/learning/learning.validation.ts';
 import { createTestApp, DIALECT, post, type TestApp } from '../../helpers/app.ts';
 
 let t: TestApp;
@@ -131,6 +134,41 @@ describe(`concept mastery (${DIALECT})`, () => {
       { concept_id: 'sets', learners: 2, mean_mastery: 41.9, share_mastered: 0 },
     ]);
     expect((await get('/api/v1/classes/nope/concepts/mastery')).statusCode).toBe(404);
+  });
+
+  it('lists a learner of a class whose first events were in a flush that failed', async () => {
+    const db = t.database.db;
+    // The flush fails when it writes the mastery of concept "boom", after its class membership.
+    if (DIALECT === 'postgres') {
+      await sql`create function refuse_boom() returns trigger language plpgsql as $$
+        begin raise exception 'refused'; end $$`.execute(db);
+      await sql`create trigger refuse_boom before insert on concept_mastery for each row
+        when (new.concept_id = 'boom') execute function refuse_boom()`.execute(db);
+    } else {
+      await sql`create trigger refuse_boom before insert on concept_mastery
+        when new.concept_id = 'boom' begin select raise(abort, 'refused'); end`.execute(db);
+    }
+    const now = new Date().toISOString();
+    const valid = (e: unknown) => {
+      const v = validateEvent(e, now);
+      if (!v.ok) throw new Error(JSON.stringify(v.errors));
+      return { index: 0, event: v.event };
+    };
+    try {
+      const first = attempt('r-1', 'boom', true, '2026-01-08T09:00:00Z', { class_id: 'retry' });
+      await expect(
+        t.database.writer.run('learning.events', packEvents([[valid(first)]], now)),
+      ).rejects.toThrow(/refused/);
+    } finally {
+      await sql`drop trigger refuse_boom${DIALECT === 'postgres' ? sql` on concept_mastery` : sql``}`.execute(
+        db,
+      );
+    }
+    expect((await get('/api/v1/classes/retry/concepts/mastery')).statusCode).toBe(404);
+    await events(attempt('r-1', 'sets', true, '2026-01-08T09:01:00Z', { class_id: 'retry' }));
+    const res = await get('/api/v1/classes/retry/concepts/mastery');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().matrix.learners).toEqual(['r-1']);
   });
 
   it('recomputes from the log to exactly the incremental state', async () => {
