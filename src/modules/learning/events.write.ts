@@ -81,7 +81,7 @@ export function packEvents(
 }
 
 /** At most this many (class, learner) pairs are remembered per database; then they start over. */
-export const KNOWN_LEARNERS_MAX = 100_000;
+const KNOWN_LEARNERS_MAX = 100_000;
 
 /**
  * The (class, learner) pairs each database is known to hold in class_learners, by its Kysely

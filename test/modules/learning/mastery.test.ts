@@ -160,9 +160,12 @@ describe(`concept mastery (${DIALECT})`, () => {
         t.database.writer.run('learning.events', packEvents([[valid(first)]], now)),
       ).rejects.toThrow(/refused/);
     } finally {
-      await sql`drop trigger refuse_boom${DIALECT === 'postgres' ? sql` on concept_mastery` : sql``}`.execute(
-        db,
-      );
+      if (DIALECT === 'postgres') {
+        await sql`drop trigger refuse_boom on concept_mastery`.execute(db);
+        await sql`drop function refuse_boom()`.execute(db);
+      } else {
+        await sql`drop trigger refuse_boom`.execute(db);
+      }
     }
     expect((await get('/api/v1/classes/retry/concepts/mastery')).statusCode).toBe(404);
     await events(attempt('r-1', 'sets', true, '2026-01-08T09:01:00Z', { class_id: 'retry' }));
